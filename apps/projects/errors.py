@@ -1,0 +1,5 @@
+from enum import StrEnum
+
+
+class ProjectErrorCode(StrEnum):
+    NAME_TAKEN = "project_name_taken"

@@ -1,0 +1,53 @@
+"""Changes to projects."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from apps.projects.errors import ProjectErrorCode
+from apps.projects.models import Project
+from loupe.api.errors import ApiError
+from tenants.activation import active_schema
+from tenants.realtime import publish
+
+
+def _name_taken(name: str) -> ApiError:
+    return ApiError(
+        status=409,
+        code=ProjectErrorCode.NAME_TAKEN,
+        detail=f"A project named {name!r} exists; choose another name.",
+        fields={"name": ["taken"]},
+    )
+
+
+def create_project(*, name: str, description: str = "", actor) -> Project:
+    """Create a project in the active tenant and announce it on the tenant's event feed
+    once committed. Raises ApiError(409) when the name is taken."""
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(name=name, description=description, created_by=actor)
+    except IntegrityError as exc:
+        raise _name_taken(name) from exc
+    schema = active_schema()
+    transaction.on_commit(
+        lambda: publish(
+            schema, "events", event={"type": "project.created", "id": project.pk, "name": name}
+        )
+    )
+    return project
+
+
+def update_project(*, project: Project, actor, **changes) -> Project:
+    """Change a project's name or description. Raises ApiError(409) when the name is taken."""
+    for field, value in changes.items():
+        setattr(project, field, value)
+    try:
+        with transaction.atomic():
+            project.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError as exc:
+        raise _name_taken(changes.get("name", project.name)) from exc
+    return project
+
+
+def delete_project(*, project: Project, actor) -> None:
+    project.delete()

@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+Run from the repository root: `uvicorn --app-dir platform loupe.asgi:application`.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
+
+from django.conf import settings
+from django.core.asgi import get_asgi_application
+
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from loupe.websocket_urls import websocket_urlpatterns  # noqa: E402
+from tenants.websocket import TenantWebSocketMiddleware  # noqa: E402
+
+http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": AllowedHostsOriginValidator(
+            TenantWebSocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)

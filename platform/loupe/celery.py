@@ -1,0 +1,53 @@
+"""The Celery app. Every task carries its tenant (tenant-schemas-celery puts the schema in
+the task headers) and runs with that tenant active on both database aliases.
+
+Workers start from the repository root with platform/ on the path, e.g.
+`PYTHONPATH=platform celery -A loupe.celery worker -Q default,index,gpu`.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
+
+from celery.signals import task_prerun
+from django.db import connection
+from kombu import Queue
+from tenant_schemas_celery.app import CeleryApp
+
+from loupe import log_context
+from loupe.db import pinning
+
+app = CeleryApp("loupe", task_cls="tenants.celery_task:PrimaryTenantTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "index", "gpu")
+
+app.conf.update(
+    include=["workers.system"],
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    task_routes={
+        "workers.indexing.*": {"queue": "index"},
+        "workers.training.*": {"queue": "gpu"},
+        "workers.inference.*": {"queue": "gpu"},
+    },
+    task_tenant_databases=("default", "replica"),
+    task_serializer="json",
+    accept_content=["json"],
+    result_expires=3600,
+    # A task is acknowledged when it ends, so a lost worker's task runs again elsewhere.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+)
+
+
+@task_prerun.connect
+def _start_task_context(task_id=None, task=None, **kwargs) -> None:
+    """Each task starts unpinned (its reads go to the replica until its first write), and
+    its log lines carry its id and tenant. Runs after tenant-schemas-celery's own handler
+    has activated the task's tenant."""
+    pinning.start_unpinned()
+    log_context.job.set(task_id)
+    log_context.tenant.set(connection.schema_name)

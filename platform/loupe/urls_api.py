@@ -1,0 +1,10 @@
+"""The tenant REST API, version 1 (also the source of the OpenAPI schema)."""
+
+from django.urls import include, path
+
+from loupe.api.root import api_root
+
+urlpatterns = [
+    path("api/v1/", api_root, name="api-root"),
+    path("api/v1/", include("apps.projects.api.urls")),
+]

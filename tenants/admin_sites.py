@@ -1,0 +1,84 @@
+"""Two admin sites: operators manage the platform on the public host; a tenant's admins
+manage that tenant's data on its own host."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Membership
+from tenants.roles import Role
+
+
+class PublicAdminSite(admin.AdminSite):
+    site_header = "Loupe operations"
+    site_title = "Loupe operations"
+
+    def has_permission(self, request) -> bool:
+        user = request.user
+        return user.is_active and user.is_superuser
+
+
+def is_tenant_admin(request) -> bool:
+    """Superusers, and this tenant's members with the admin or owner role."""
+    user = request.user
+    tenant = getattr(request, "tenant", None)
+    if not user.is_active or tenant is None or tenant.schema_name == get_public_schema_name():
+        return False
+    if user.is_superuser:
+        return True
+    return (
+        Membership.objects.using("default")
+        .filter(user=user, tenant=tenant, role__in=[Role.ADMIN, Role.OWNER])
+        .exists()
+    )
+
+
+class TenantAdminAuthenticationForm(AdminAuthenticationForm):
+    """Tenant admins log in without being platform staff."""
+
+    def confirm_login_allowed(self, user) -> None:
+        self.request.user = user
+        if not is_tenant_admin(self.request):
+            raise ValidationError(
+                "Only this tenant's admins and owners can use its admin.", code="invalid_login"
+            )
+
+
+class TenantAdminSite(admin.AdminSite):
+    site_header = "Loupe"
+    site_title = "Loupe"
+    login_form = TenantAdminAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        return is_tenant_admin(request)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["site_header"] = f"Loupe: {request.tenant.name}"
+        return context
+
+
+class TenantModelAdmin(admin.ModelAdmin):
+    """Model admin for tenant data: a tenant admin may do everything in their tenant."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_tenant_admin(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_tenant_admin(request)
+
+    def has_add_permission(self, request) -> bool:
+        return is_tenant_admin(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_tenant_admin(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_tenant_admin(request)
+
+
+public_admin_site = PublicAdminSite(name="public_admin")
+tenant_admin_site = TenantAdminSite(name="tenant_admin")

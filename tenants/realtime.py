@@ -1,0 +1,23 @@
+"""Channels groups are per tenant: every group name starts with the tenant's schema."""
+
+from __future__ import annotations
+
+import re
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+# Channels allows ASCII letters, digits, hyphens, underscores and periods in group names.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def group_name(schema_name: str, *parts: str) -> str:
+    """`<schema>.<part>...`, e.g. `acme.events` or `acme.import.42`."""
+    return ".".join(_UNSAFE.sub("-", part) for part in (schema_name, *parts))[:99]
+
+
+def publish(schema_name: str, *parts: str, event: dict) -> None:
+    """Send `event` to the tenant's group named by `parts` (from sync code)."""
+    async_to_sync(get_channel_layer().group_send)(
+        group_name(schema_name, *parts), {"type": "relay", "event": event}
+    )

@@ -1,0 +1,123 @@
+"""Fixtures shared by the whole suite: a fresh test database on the real primary (seen on the
+real replica), tenants cloned from the template, and a live ASGI server and Celery worker."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+
+from tenants.models import Membership, Tenant, User
+from tenants.roles import Role
+from tenants.services import create_tenant
+from tests.support import database, processes
+from tests.support.database import wait_for_replica_catch_up
+
+PUBLIC_HOSTS = ["localhost", "testserver", "127.0.0.1"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker):
+    """Recreate the test database, wait until the replica has it, then migrate it."""
+    name = connections["default"].settings_dict["NAME"]
+    for alias in connections:
+        connections[alias].close()
+    database.recreate(name)
+    database.wait_for_replica_database(name)
+    with django_db_blocker.unblock():
+        call_command("bootstrap", public_domain=PUBLIC_HOSTS, verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].close()
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker):
+    """Database access with real commits, as the server and workers see them."""
+    with django_db_blocker.unblock():
+        yield
+        for alias in connections:
+            connections[alias].set_schema_to_public()
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def make_tenant(live_db):
+    def make(slug: str | None = None, owner_email: str | None = None) -> Tenant:
+        slug = slug or f"t{uuid.uuid4().hex[:8]}-{next(_counter)}"
+        return create_tenant(
+            slug=slug,
+            name=slug.title(),
+            domain=f"{slug}.localhost",
+            owner_email=owner_email or f"owner-{slug}@example.com",
+        )
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def other_tenant(make_tenant) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def make_member(live_db):
+    def make(tenant: Tenant, role: Role = Role.EDITOR) -> User:
+        user = User.objects.create_user(f"{role}-{uuid.uuid4().hex[:8]}@example.com")
+        Membership.objects.create(user=user, tenant=tenant, role=role)
+        return user
+
+    return make
+
+
+def host_of(tenant: Tenant) -> str:
+    return tenant.get_primary_domain().domain
+
+
+@pytest.fixture
+def client_for(live_db):
+    """An in-process HTTP client on a tenant's host, logged in as `user` if given."""
+
+    def make(tenant: Tenant, user: User | None = None) -> Client:
+        client = Client(HTTP_HOST=host_of(tenant))
+        if user is not None:
+            client.force_login(user)
+        # As for a person who signs up and then clicks: the replica has caught up by then.
+        wait_for_replica_catch_up()
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, tmp_path_factory):
+    """The real ASGI server (uvicorn) on a free port, sharing the test database."""
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with processes.asgi_server(log_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, tmp_path_factory):
+    """A real Celery worker consuming every queue, sharing the test database and Redis."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    with processes.celery_worker(log_path) as worker:
+        yield worker
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _environment_is_the_test_one():
+    assert os.environ["DATABASE_URL"].endswith("_test"), "tests must never touch a real database"

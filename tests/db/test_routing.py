@@ -1,0 +1,131 @@
+"""Reads go to the real replica, writes to the primary, with read-your-writes stickiness."""
+
+import time
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+
+from apps.projects.models import Project
+from tenants.roles import Role
+from tests.support.database import wait_for_replica_catch_up
+from tests.support.processes import services
+from tests.support.queries import in_recovery, queries_by_alias
+
+TABLE = "projects_project"
+
+
+@pytest.fixture
+def owner_client(tenant, make_member, client_for):
+    client = client_for(tenant, make_member(tenant, Role.OWNER))
+    wait_for_replica_catch_up()
+    return client
+
+
+@pytest.fixture
+def paused_replay(live_db):
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT pg_wal_replay_pause()")
+    yield
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT pg_wal_replay_resume()")
+
+
+@pytest.fixture
+def stopped_replica(live_db):
+    for alias in connections:
+        connections[alias].close()
+    services("replica-stop")
+    yield
+    services("replica-start")
+    _wait_for_replica()
+
+
+def _wait_for_replica(timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if in_recovery("replica"):
+                return
+        except Exception:
+            connections["replica"].close()
+        time.sleep(0.2)
+    raise RuntimeError("the replica did not come back")
+
+
+def test_the_replica_alias_is_a_standby_and_the_primary_is_not(live_db):
+    assert in_recovery("replica") is True
+    assert in_recovery("default") is False
+
+
+def test_request_that_writes_then_reads_sees_its_row_while_replay_is_paused(
+    owner_client, paused_replay
+):
+    with queries_by_alias() as queries:
+        response = owner_client.post(
+            "/api/v1/projects/", {"name": "cars"}, content_type="application/json"
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "cars"
+    # The read-back ran on the primary; the replica has not even replayed the row.
+    assert any(sql.lstrip().startswith("SELECT") for sql in queries.touching("default", TABLE))
+    assert queries.touching("replica", TABLE) == []
+    with connections["replica"].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE name = 'cars'")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_fresh_read_only_request_is_served_by_the_replica(owner_client):
+    with queries_by_alias() as queries:
+        response = owner_client.get("/api/v1/projects/")
+    assert response.status_code == 200
+    assert queries.touching("replica", TABLE)
+    assert queries.touching("default", TABLE) == []
+    assert in_recovery("replica")
+
+
+def test_tenant_reading_through_the_replica_never_sees_another_tenants_rows(
+    tenant, other_tenant, make_member, client_for
+):
+    for each in (tenant, other_tenant):
+        with tenant_context(each):
+            Project.objects.create(name=f"only-in-{each.slug}")
+    client = client_for(tenant, make_member(tenant, Role.VIEWER))
+    wait_for_replica_catch_up()
+    with queries_by_alias() as queries:
+        response = client.get("/api/v1/projects/")
+    assert [p["name"] for p in response.json()["results"]] == [f"only-in-{tenant.slug}"]
+    assert queries.touching("replica", TABLE)
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert cursor.fetchone()[0].replace('"', "") == f"{tenant.schema_name}, public"
+
+
+def test_with_the_replica_stopped_reads_fall_back_to_the_primary(owner_client, stopped_replica):
+    time.sleep(0.3)  # past REPLICA_CHECK_INTERVAL_SECONDS: the next check sees it down
+    with queries_by_alias() as queries:
+        response = owner_client.get("/api/v1/projects/")
+    assert response.status_code == 200
+    assert queries.touching("default", TABLE)
+    ready = owner_client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["failing"] == ["replica"]
+
+
+def test_a_read_that_fails_on_a_replica_believed_healthy_is_answered_by_the_primary(
+    owner_client,
+):
+    with override_settings(REPLICA_CHECK_INTERVAL_SECONDS=0):
+        assert owner_client.get("/api/v1/projects/").status_code == 200  # verdict: healthy
+    for alias in connections:
+        connections[alias].close()
+    services("replica-stop")
+    try:
+        with override_settings(REPLICA_CHECK_INTERVAL_SECONDS=3600), queries_by_alias() as queries:
+            response = owner_client.get("/api/v1/projects/")
+        assert response.status_code == 200
+        assert queries.touching("default", TABLE)
+    finally:
+        services("replica-start")
+        _wait_for_replica()

@@ -1,0 +1,15 @@
+import httpx
+
+
+def test_healthz_answers_while_the_process_lives(asgi_server):
+    response = httpx.get(f"{asgi_server.url}/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readyz_reports_every_component_up(asgi_server):
+    response = httpx.get(f"{asgi_server.url}/readyz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert set(body["components"]) == {"primary", "replica", "redis", "elasticsearch"}
+    assert all(component["ok"] for component in body["components"].values())
+    assert body["components"]["replica"]["in_recovery"] is True

@@ -1,0 +1,55 @@
+"""Creating the test database on the primary and waiting for the replica to replay it."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+
+
+def _maintenance_conninfo(alias: str) -> dict:
+    config = settings.DATABASES[alias]
+    return {
+        "dbname": "postgres",
+        "user": config["USER"],
+        "password": config["PASSWORD"] or None,
+        "host": config["HOST"],
+        "port": config["PORT"],
+        "connect_timeout": 5,
+        "autocommit": True,
+    }
+
+
+def recreate(name: str) -> None:
+    with psycopg.connect(**_maintenance_conninfo("default")) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def wait_for_replica_database(name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with psycopg.connect(**_maintenance_conninfo("replica")) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if found:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the replica did not replay database {name} in {timeout} s")
+        time.sleep(0.1)
+
+
+def wait_for_replica_catch_up(timeout: float = 10.0) -> None:
+    """Until the replica has replayed everything the primary has written so far."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        (target,) = cursor.fetchone()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connections["replica"].cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("the replica did not catch up")

@@ -1,0 +1,143 @@
+"""The real processes a user runs, started for the tests: the ASGI server and a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = f"{ROOT / 'platform'}{os.pathsep}{ROOT}"
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningProcess:
+    process: subprocess.Popen
+    log_path: Path
+    port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
+    port = free_port()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "uvicorn"),
+                "--app-dir",
+                "platform",
+                "loupe.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningProcess(process, log_path, port)
+    try:
+        _wait_until(lambda: _answers(f"{running.url}/healthz"), process, log_path, "ASGI server")
+        yield running
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def celery_worker(log_path: Path) -> Iterator[RunningProcess]:
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "loupe.celery",
+                "worker",
+                "-Q",
+                "default,index,gpu",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningProcess(process, log_path)
+    try:
+        _wait_until(lambda: "ready." in running.log_text(), process, log_path, "Celery worker")
+        yield running
+    finally:
+        _stop(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(ready, process, log_path: Path, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(
+                f"{what} did not start:\n{log_path.read_text(errors='replace')[-3000:]}"
+            )
+        time.sleep(0.2)
+
+
+def services(command: str) -> None:
+    """Run `scripts/services.sh <command>` (replica-stop, replica-start, ...)."""
+    subprocess.run(
+        [str(ROOT / "scripts" / "services.sh"), command],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )

@@ -1,0 +1,83 @@
+"""Provisioning tenants by cloning the template schema, and what a tenant's host answers."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.models import Domain, Membership, Tenant
+from tenants.roles import Role
+from tenants.services import set_tenant_active
+
+
+def _tables(schema: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _applied_migrations(schema: str) -> set[tuple[str, str]]:
+    with schema_context(schema), connection.cursor() as cursor:
+        cursor.execute("SELECT app, name FROM django_migrations")
+        return set(cursor.fetchall())
+
+
+def test_create_tenant_command_clones_the_template(live_db, capsys):
+    call_command(
+        "create_tenant",
+        slug="initech",
+        name="Initech",
+        domain="initech.localhost",
+        owner="peter@example.com",
+    )
+    tenant = Tenant.objects.get(slug="initech")
+    assert "projects_project" in _tables("initech")
+    assert _tables("initech") == _tables("tenant_template")
+    assert _applied_migrations("initech") == _applied_migrations("tenant_template")
+    assert Domain.objects.get(domain="initech.localhost").tenant == tenant
+    owner = Membership.objects.get(tenant=tenant)
+    assert (owner.user.email, owner.role) == ("peter@example.com", Role.OWNER)
+    assert "provisioned in" in capsys.readouterr().out
+
+
+def test_template_is_migrated_with_every_tenant_app(live_db):
+    assert {"projects_project", "django_migrations", "django_content_type"} <= _tables(
+        "tenant_template"
+    )
+
+
+@pytest.mark.parametrize("slug", ["A", "public", "has space", "9lead", "tenant_template", "x"])
+def test_create_tenant_refuses_a_bad_slug_and_changes_nothing(live_db, slug):
+    before = Tenant.objects.count()
+    with pytest.raises(CommandError, match="invalid_slug"):
+        call_command(
+            "create_tenant", slug=slug, name="Bad", domain="bad.localhost", owner="x@example.com"
+        )
+    assert Tenant.objects.count() == before
+
+
+def test_create_tenant_refuses_a_taken_domain_and_creates_no_schema(live_db, tenant):
+    taken = tenant.get_primary_domain().domain
+    with pytest.raises(CommandError, match="domain_taken"):
+        call_command(
+            "create_tenant", slug="second-co", name="Second", domain=taken, owner="y@example.com"
+        )
+    assert not Tenant.objects.filter(slug="second-co").exists()
+    assert _tables("second_co") == set()
+
+
+def test_deactivated_tenant_answers_403(tenant, make_member, client_for):
+    client = client_for(tenant, make_member(tenant, Role.OWNER))
+    assert client.get("/api/v1/projects/").status_code == 200
+    set_tenant_active(tenant=tenant, active=False)
+    response = client.get("/api/v1/projects/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "tenant_inactive"
+
+
+def test_unknown_host_answers_404_never_the_public_schema(live_db):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="nobody.localhost").get("/api/v1/projects/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "tenant_not_found"
