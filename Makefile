@@ -10,13 +10,17 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export DJANGO_SETTINGS_MODULE := loupe.settings
 
-.PHONY: run test lint format services services-status services-down venv worker-venv clean
+.PHONY: run test bench lint format services services-status services-down venv worker-venv clean
 
 run: venv services
 	@scripts/run.sh
 
 test: venv services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Figures, printed; never timed assertions in the test suite.
+bench: venv services
+	$(PY) bench/provisioning.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

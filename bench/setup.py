@@ -1,0 +1,41 @@
+"""A benchmark's own database (`<name>_bench`), recreated on each run, then Django."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PRIMARY = "postgres://loupe@127.0.0.1:55432/loupe"
+DEFAULT_REPLICA = "postgres://loupe@127.0.0.1:55433/loupe"
+
+
+def _bench_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path or '/loupe'}_bench"))
+
+
+def bench_django() -> None:
+    """Point Django at a fresh bench database (seen on the replica), migrate it, set up."""
+    sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+    os.environ["DATABASE_URL"] = _bench_url(os.environ.get("DATABASE_URL", DEFAULT_PRIMARY))
+    os.environ["DATABASE_REPLICA_URL"] = _bench_url(
+        os.environ.get("DATABASE_REPLICA_URL", DEFAULT_REPLICA)
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from tests.support import database
+
+    name = settings.DATABASES["default"]["NAME"]
+    database.recreate(name)
+    database.wait_for_replica_database(name)
+    from django.core.management import call_command
+
+    call_command("bootstrap", verbosity=0)
