@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import ROOT, _env
+from tests.support.processes import ROOT, process_env
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
@@ -25,7 +25,7 @@ def test_python_from_the_repository_root_gets_the_standard_library():
     out = subprocess.run(
         [sys.executable, "-c", "import platform; print(platform.__file__)"],
         cwd=ROOT,
-        env=_env(),
+        env=process_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -37,7 +37,7 @@ def test_manage_py_gets_the_standard_library():
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", "import platform; print(platform.__file__)"],
         cwd=ROOT,
-        env=_env(),
+        env=process_env(),
         capture_output=True,
         text=True,
         check=True,

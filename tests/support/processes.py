@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def _env() -> dict:
+def process_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = f"{ROOT / 'platform'}{os.pathsep}{ROOT}"
     return env
@@ -72,7 +72,7 @@ def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
                 "--no-access-log",
             ],
             cwd=ROOT,
-            env=_env(),
+            env=process_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -103,7 +103,7 @@ def celery_worker(log_path: Path) -> Iterator[RunningProcess]:
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=_env(),
+            env=process_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
