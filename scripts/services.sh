@@ -1,0 +1,959 @@
+#!/usr/bin/env bash
+# Local development/test services for Loupe, run as plain processes (no Docker):
+#
+#   PostgreSQL 15 primary           postgres://loupe@127.0.0.1:55432/loupe
+#   PostgreSQL 15 hot-standby       postgres://loupe@127.0.0.1:55433/loupe  (streaming replica)
+#   Redis                           redis://127.0.0.1:56379/0
+#   Elasticsearch 8.19.7            http://127.0.0.1:59200
+#
+# Usage: scripts/services.sh {up|status|down|env|replica-stop|replica-start|help}
+#
+#   up             install what is missing, start what is stopped, wait until all four are ready
+#                  (idempotent; a no-op when everything already runs)
+#   status         one line per service; exit status 1 if anything is down
+#   down           stop all four
+#   env            print `export` lines for DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL,
+#                  ELASTICSEARCH_URL (use: eval "$(scripts/services.sh env)")
+#   replica-stop   stop only the replica (to exercise the app's fallback to the primary)
+#   replica-start  start the replica again
+#
+# All state (data, logs, pid files, the unpacked Elasticsearch) lives under <repo>/.local/, which
+# is git-ignored. Everything listens on 127.0.0.1 only.
+#
+# If DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL and ELASTICSEARCH_URL are all set, `up` starts
+# nothing and the app uses those; `env` and `status` honour each of them when it is set.
+#
+# PostgreSQL and Elasticsearch refuse to run as root. When this script runs as root it runs every
+# service as the `postgres` system user (or creates a `loupe-svc` system user if there is no
+# `postgres` user) and gives that user the directories under .local/. When it runs as an ordinary
+# user, the services run as that user.
+#
+# Configuration files of the services are rewritten at every start (and, for PostgreSQL, by `up`
+# when running, followed by a reload). Settings that need a restart: run `down` then `up`. To start from scratch: `down`, then `rm -rf .local/postgres` (or
+# `.local/elasticsearch/data`, ...), then `up`.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd -- "$SCRIPT_DIR/.." && pwd -P)
+LOCAL_DIR="$REPO_ROOT/.local"
+
+HOST=127.0.0.1
+PG_PRIMARY_PORT=55432
+PG_REPLICA_PORT=55433
+REDIS_PORT=56379
+ES_HTTP_PORT=59200
+ES_TRANSPORT_PORT=59300
+
+PG_ROLE=loupe
+PG_DB=loupe
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_SLOT=loupe_replica
+
+ES_VERSION=8.19.7
+ES_MAVEN_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+ES_JAVA_OPTIONS="-Xms512m -Xmx512m"
+ES_CLUSTER=loupe-dev
+
+# Bounded waits, in seconds.
+PG_START_TIMEOUT=60
+PG_STOP_TIMEOUT=60
+REPLICA_STREAM_TIMEOUT=60
+REDIS_START_TIMEOUT=20
+REDIS_STOP_TIMEOUT=20
+ES_START_TIMEOUT=240
+ES_STOP_TIMEOUT=60
+LOCK_TIMEOUT=900
+
+LOG_DIR="$LOCAL_DIR/log"
+RUN_DIR="$LOCAL_DIR/run"
+SVC_HOME="$LOCAL_DIR/home"
+LOCK_FILE="$LOCAL_DIR/.services.lock"
+PG_DIR="$LOCAL_DIR/postgres"
+PG_PRIMARY_DATA="$PG_DIR/primary"
+PG_REPLICA_DATA="$PG_DIR/replica"
+PG_PRIMARY_LOG="$LOG_DIR/postgres-primary.log"
+PG_REPLICA_LOG="$LOG_DIR/postgres-replica.log"
+REDIS_DIR="$LOCAL_DIR/redis"
+REDIS_PIDFILE="$RUN_DIR/redis.pid"
+REDIS_LOG="$LOG_DIR/redis.log"
+ES_BASE="$LOCAL_DIR/elasticsearch"
+ES_HOME="$ES_BASE/elasticsearch-$ES_VERSION"
+ES_DATA="$ES_BASE/data"
+ES_LOGS="$ES_BASE/logs"
+ES_TMP="$ES_BASE/tmp"
+ES_LOG="$ES_LOGS/$ES_CLUSTER.log"
+ES_PIDFILE="$RUN_DIR/elasticsearch.pid"
+ES_START_LOG="$LOG_DIR/elasticsearch-start.log"
+ES_INSTALLED_MARKER="$ES_BASE/.installed-$ES_VERSION"
+
+LOCAL_DATABASE_URL="postgres://$PG_ROLE@$HOST:$PG_PRIMARY_PORT/$PG_DB"
+LOCAL_DATABASE_REPLICA_URL="postgres://$PG_ROLE@$HOST:$PG_REPLICA_PORT/$PG_DB"
+LOCAL_REDIS_URL="redis://$HOST:$REDIS_PORT/0"
+LOCAL_ELASTICSEARCH_URL="http://$HOST:$ES_HTTP_PORT"
+PRIMARY_ADMIN_URL="postgres://$PG_ROLE@$HOST:$PG_PRIMARY_PORT/postgres"
+
+PSQL="$PG_BIN/psql"
+[[ -x $PSQL ]] || PSQL=psql
+
+IS_ROOT=0
+if [[ $EUID -eq 0 ]]; then IS_ROOT=1; fi
+SVC_USER=""
+SVC=()            # command prefix that runs a command as the service user
+PRIMARY_FRESH=0   # set when `up` has just initialised the primary
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+# ----------------------------------------------------------------------------------------------
+
+say() { printf '[services] %s\n' "$*"; }
+warn() { printf '[services] WARNING: %s\n' "$*" >&2; }
+die() {
+  printf '[services] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# log_tail FILE [LINES]: print the end of a service's log to stderr.
+log_tail() {
+  local file=$1 lines=${2:-40}
+  if [[ -r $file ]]; then
+    printf '[services] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
+    tail -n "$lines" -- "$file" >&2 || true
+    printf '[services] ---- end of %s ----\n' "$file" >&2
+  else
+    printf '[services] (no log file at %s)\n' "$file" >&2
+  fi
+}
+
+# die_with_log MESSAGE LOGFILE...: show the logs' tails, then fail.
+die_with_log() {
+  local msg=$1 file
+  shift
+  for file in "$@"; do log_tail "$file"; done
+  die "$msg"
+}
+
+now() { printf '%s' "$EPOCHREALTIME"; }
+elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+pid_from_file() {
+  local pid=""
+  if [[ -r $1 ]]; then read -r pid <"$1" || true; fi
+  printf '%s' "${pid//[!0-9]/}"
+}
+
+# proc_matches PID PATTERN: the process is alive and its command line contains PATTERN
+# (guards against a stale pid file whose pid was reused).
+proc_matches() {
+  local pid=$1 pattern=$2
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -qaF -- "$pattern" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# wait_pid_gone PID SECONDS
+wait_pid_gone() {
+  local pid=$1 deadline=$((SECONDS + $2))
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+port_open() { (: <>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# Hide a password in a URL before printing it.
+mask_url() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
+
+database_url() { printf '%s' "${DATABASE_URL:-$LOCAL_DATABASE_URL}"; }
+database_replica_url() { printf '%s' "${DATABASE_REPLICA_URL:-$LOCAL_DATABASE_REPLICA_URL}"; }
+redis_url() { printf '%s' "${REDIS_URL:-$LOCAL_REDIS_URL}"; }
+elasticsearch_url() { local u=${ELASTICSEARCH_URL:-$LOCAL_ELASTICSEARCH_URL}; printf '%s' "${u%/}"; }
+
+external_all_set() {
+  [[ -n ${DATABASE_URL:-} && -n ${DATABASE_REPLICA_URL:-} && -n ${REDIS_URL:-} && -n ${ELASTICSEARCH_URL:-} ]]
+}
+
+external_any_set() {
+  [[ -n ${DATABASE_URL:-} || -n ${DATABASE_REPLICA_URL:-} || -n ${REDIS_URL:-} || -n ${ELASTICSEARCH_URL:-} ]]
+}
+
+# pg_q URL SQL: run one query over TCP, unaligned tuples-only output.
+pg_q() {
+  PGCONNECT_TIMEOUT=3 "$PSQL" "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"
+}
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$1" -t 2 >/dev/null 2>&1; }
+
+redis_ping() {
+  local out
+  out=$(timeout 3 redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null) || return 1
+  [[ $out == PONG ]]
+}
+
+# es_health URL: print the cluster health status (green/yellow/red), empty if unreachable.
+es_health() {
+  local body
+  body=$(curl -s --max-time 3 "$1/_cluster/health" 2>/dev/null) || return 0
+  sed -nE 's/.*"status":"([a-z]+)".*/\1/p' <<<"$body"
+}
+
+# ----------------------------------------------------------------------------------------------
+# Service user, directories, packages, lock
+# ----------------------------------------------------------------------------------------------
+
+setup_service_user() {
+  if ((IS_ROOT)); then
+    if id -u postgres >/dev/null 2>&1; then
+      SVC_USER=postgres
+    else
+      SVC_USER=loupe-svc
+      if ! id -u "$SVC_USER" >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home --home-dir /nonexistent \
+          --shell /usr/sbin/nologin "$SVC_USER" || die "could not create system user $SVC_USER"
+        say "created system user $SVC_USER to run the services"
+      fi
+    fi
+    SVC=(runuser -u "$SVC_USER" -- env "HOME=$SVC_HOME")
+  else
+    SVC_USER=$(id -un)
+    SVC=(env "HOME=$SVC_HOME")
+  fi
+}
+
+# as_svc CMD...: run a command as the service user, from / (the caller's cwd may be unreadable).
+as_svc() { (cd / && "${SVC[@]}" "$@"); }
+
+# daemon_run CMD...: run a command that leaves a daemon behind, with every file descriptor above
+# 2 closed, so that the daemon holds neither our lock (fd 9) nor pipes of whoever called us.
+daemon_run() {
+  (
+    local fd n
+    for fd in /proc/"$BASHPID"/fd/*; do
+      n=${fd##*/}
+      if ((n > 2)); then exec {n}>&-; fi
+    done
+    cd / && exec "$@"
+  )
+}
+
+# Take a per-checkout lock so that two `up`/`down` runs never race. Daemons are started through
+# daemon_run, so that they do not inherit (and hold) the lock.
+acquire_lock() {
+  mkdir -p -- "$LOCAL_DIR"
+  exec 9>>"$LOCK_FILE"
+  if ! flock -n 9; then
+    say "another scripts/services.sh run holds $LOCK_FILE; waiting (up to ${LOCK_TIMEOUT}s)"
+    flock -w "$LOCK_TIMEOUT" 9 || die "timed out waiting for $LOCK_FILE"
+  fi
+}
+
+# The service user must be able to reach .local/ (the repo may sit under /root, mode 700).
+ensure_reachable() {
+  ((IS_ROOT)) || return 0
+  if as_svc test -w "$RUN_DIR"; then return 0; fi
+  local dirs=() d=$LOCAL_DIR fixed=()
+  while :; do
+    dirs=("$d" "${dirs[@]}")
+    [[ $d == / ]] && break
+    d=$(dirname -- "$d")
+  done
+  for d in "${dirs[@]}"; do
+    if ! as_svc test -x "$d"; then
+      chmod o+x -- "$d" || die "user $SVC_USER cannot traverse $d and chmod o+x failed; move the repo or fix its permissions"
+      fixed+=("$d")
+    fi
+  done
+  if ((${#fixed[@]})); then
+    say "made ${fixed[*]} traversable (chmod o+x) so that user $SVC_USER can reach $LOCAL_DIR"
+  fi
+  as_svc test -w "$RUN_DIR" || die "user $SVC_USER cannot write $RUN_DIR (check permissions and mount options)"
+}
+
+prepare_local() {
+  mkdir -p -- "$LOCAL_DIR"
+  if [[ ! -e $LOCAL_DIR/.gitignore ]]; then
+    printf '# Created by scripts/services.sh: local service data, never commit it.\n*\n' >"$LOCAL_DIR/.gitignore"
+  fi
+  local d
+  for d in "$LOG_DIR" "$RUN_DIR" "$SVC_HOME" "$PG_DIR" "$REDIS_DIR" "$ES_BASE"; do
+    mkdir -p -- "$d"
+    if ((IS_ROOT)) && [[ $(stat -c %U -- "$d") != "$SVC_USER" ]]; then
+      chown "$SVC_USER:" -- "$d"
+    fi
+  done
+  chmod 700 -- "$PG_DIR"
+  ensure_reachable
+}
+
+# es_java_home: a JDK 17 home for Elasticsearch (it has no bundled JDK in this distribution).
+java_major() {
+  "$1/bin/java" -version 2>&1 | sed -nE '1s/.*version "([0-9]+).*/\1/p'
+}
+
+es_java_home() {
+  local java home
+  if java=$(command -v java 2>/dev/null); then
+    home=$(dirname -- "$(dirname -- "$(readlink -f -- "$java")")")
+    if [[ -x $home/bin/java && $(java_major "$home") == 17 ]]; then
+      printf '%s' "$home"
+      return 0
+    fi
+  fi
+  for home in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/*-17-*; do
+    if [[ -x $home/bin/java ]]; then
+      printf '%s' "$home"
+      return 0
+    fi
+  done
+  return 1
+}
+
+apt_install() {
+  (($#)) || return 0
+  ((IS_ROOT)) || die "missing: $* — install with 'sudo apt-get install -y $*', or run this script as root"
+  command -v apt-get >/dev/null 2>&1 || die "missing: $* — and there is no apt-get here to install it"
+  say "installing with apt-get: $* (log: $LOG_DIR/apt.log)"
+  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+  # Keep Debian from starting its own system-wide services (e.g. redis on 6379) during install.
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from loupe scripts/services.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  {
+    # Try with the current package lists first; refresh them if that fails.
+    apt-get install -y -q --no-install-recommends "$@" ||
+      { apt-get update -q && apt-get install -y -q --no-install-recommends "$@"; }
+  } >>"$LOG_DIR/apt.log" 2>&1 </dev/null || rc=$?
+  if ((made_policy)); then rm -f -- "$policy"; fi
+  ((rc == 0)) || die_with_log "apt-get install $* failed" "$LOG_DIR/apt.log"
+}
+
+# missing packages: ES_PKGS (needed to fetch/run Elasticsearch), OTHER_PKGS (the rest)
+ES_PKGS=()
+OTHER_PKGS=()
+find_missing_packages() {
+  command -v curl >/dev/null 2>&1 || ES_PKGS+=(curl)
+  if [[ ! -f $ES_INSTALLED_MARKER ]]; then
+    command -v mvn >/dev/null 2>&1 || ES_PKGS+=(maven)
+    command -v unzip >/dev/null 2>&1 || ES_PKGS+=(unzip)
+  fi
+  es_running || es_java_home >/dev/null || ES_PKGS+=(openjdk-17-jdk-headless)
+  [[ -x $PG_BIN/postgres && -x $PG_BIN/pg_basebackup ]] || OTHER_PKGS+=(postgresql-15)
+  command -v redis-server >/dev/null 2>&1 || OTHER_PKGS+=(redis-server)
+  command -v flock >/dev/null 2>&1 || OTHER_PKGS+=(util-linux)
+  return 0
+}
+
+# ----------------------------------------------------------------------------------------------
+# PostgreSQL
+# ----------------------------------------------------------------------------------------------
+
+pg_pid() { pid_from_file "$1/postmaster.pid"; }
+pg_running() { proc_matches "$(pg_pid "$1")" postgres; }
+
+# write_if_changed FILE CONTENT: write FILE as the service user unless it already holds CONTENT;
+# returns 0 when it wrote.
+write_if_changed() {
+  local file=$1 content=$2
+  if [[ -f $file && "$(<"$file")" == "$content" ]]; then return 1; fi
+  printf '%s\n' "$content" | as_svc tee "$file" >/dev/null
+}
+
+# pg_write_conf DATADIR PORT: (re)write our settings and pg_hba.conf (the same for both nodes);
+# returns 0 when something changed.
+pg_write_conf() {
+  local data=$1 port=$2 conf hba changed=1
+  conf=$(
+    cat <<EOF
+# Managed by scripts/services.sh and rewritten by 'up': edit the script, not this file.
+listen_addresses = '$HOST'
+port = $port
+unix_socket_directories = ''        # TCP only: clients use 127.0.0.1
+max_connections = 300               # test suites run in parallel
+max_locks_per_transaction = 256     # dropping many tenant schemas in one transaction
+log_line_prefix = '%m [%p] %q%u@%d '
+
+# Replication. The standby needs these >= the primary's, so both nodes use this same file.
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+wal_keep_size = '256MB'             # a margin; the physical slot loupe_replica is the guarantee
+max_slot_wal_keep_size = '8GB'      # but the slot of a long-stopped replica must not fill the disk
+hot_standby = on
+hot_standby_feedback = on
+max_standby_streaming_delay = 30s   # cancel replica queries blocking replay for > 30 s
+max_standby_archive_delay = 30s
+wal_receiver_status_interval = 1s
+
+# DEV/TEST BOX ONLY: durability is off for speed. A crash of the machine (not of PostgreSQL)
+# can corrupt these clusters; then 'down', 'rm -rf .local/postgres' and 'up' rebuilds them.
+fsync = off
+full_page_writes = off
+# synchronous_commit stays on: with fsync off a commit costs no disk flush anyway (measured: no
+# difference in commits/s), and it sends each commit to the replica at once (visible there in a
+# few ms) where 'off' delays it by up to 3 x wal_writer_delay (measured 100-150 ms).
+synchronous_commit = on
+EOF
+  )
+  hba=$(
+    cat <<EOF
+# Managed by scripts/services.sh. Local dev/test only: trust on 127.0.0.1, no Unix sockets.
+# TYPE  DATABASE     USER  ADDRESS        METHOD
+host    all          all   127.0.0.1/32   trust
+host    replication  all   127.0.0.1/32   trust
+EOF
+  )
+  if write_if_changed "$data/loupe.conf" "$conf"; then changed=0; fi
+  if write_if_changed "$data/pg_hba.conf" "$hba"; then changed=0; fi
+  if ! grep -q "^include_if_exists = 'loupe.conf'" "$data/postgresql.conf"; then
+    printf "\n# Loupe dev/test settings, managed by scripts/services.sh\ninclude_if_exists = 'loupe.conf'\n" |
+      as_svc tee -a "$data/postgresql.conf" >/dev/null
+    changed=0
+  fi
+  return "$changed"
+}
+
+# pg_sync_conf DATADIR PORT NAME: for a running server, rewrite the config; if it changed,
+# reload, and say which settings still need a restart.
+pg_sync_conf() {
+  local data=$1 port=$2 name=$3 pending
+  pg_write_conf "$data" "$port" || return 0
+  as_svc "$PG_BIN/pg_ctl" -D "$data" -s reload </dev/null
+  sleep 0.3
+  say "$name: configuration changed and reloaded"
+  pending=$(pg_q "postgres://$PG_ROLE@$HOST:$port/postgres" \
+    "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart" 2>/dev/null || true)
+  if [[ -n $pending ]]; then
+    warn "$name: changed settings that need a restart ($pending): run 'scripts/services.sh down' then 'up'"
+  fi
+}
+
+# pg_start DATADIR PORT LOGFILE NAME
+pg_start() {
+  local data=$1 port=$2 log=$3 name=$4
+  if port_open "$port"; then
+    die "$name: port $port is already taken by another process (not the server in $data)"
+  fi
+  pg_write_conf "$data" "$port" || true
+  if ! daemon_run "${SVC[@]}" "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$PG_START_TIMEOUT" -s start </dev/null; then
+    die_with_log "$name: did not start within ${PG_START_TIMEOUT}s" "$log"
+  fi
+}
+
+# pg_wait_ready PORT LOGFILE NAME: the server runs (pid alive) but may still be starting.
+pg_wait_ready() {
+  local port=$1 log=$2 name=$3 deadline=$((SECONDS + PG_START_TIMEOUT))
+  until pg_ready "$port"; do
+    ((SECONDS < deadline)) || die_with_log "$name: not accepting connections on port $port after ${PG_START_TIMEOUT}s" "$log"
+    sleep 0.2
+  done
+}
+
+# pg_stop DATADIR LOGFILE NAME [MODE]
+pg_stop() {
+  local data=$1 log=$2 name=$3 mode=${4:-fast}
+  if ! pg_running "$data"; then
+    say "$name: not running"
+    return 0
+  fi
+  if ! as_svc "$PG_BIN/pg_ctl" -D "$data" -m "$mode" -w -t "$PG_STOP_TIMEOUT" -s stop </dev/null; then
+    die_with_log "$name: did not stop within ${PG_STOP_TIMEOUT}s" "$log"
+  fi
+  say "$name: stopped"
+}
+
+primary_init() {
+  local tmp="$PG_DIR/primary.initdb"
+  if [[ -e $PG_PRIMARY_DATA ]]; then
+    rmdir -- "$PG_PRIMARY_DATA" 2>/dev/null ||
+      die "postgres primary: $PG_PRIMARY_DATA exists but is not a data directory (no PG_VERSION); move it away"
+  fi
+  say "postgres primary: initialising $PG_PRIMARY_DATA"
+  rm -rf -- "$tmp"
+  if ! as_svc "$PG_BIN/initdb" -D "$tmp" -U "$PG_ROLE" --auth=trust -E UTF8 --locale=C.UTF-8 \
+    >"$LOG_DIR/initdb.log" 2>&1 </dev/null; then
+    die_with_log "postgres primary: initdb failed" "$LOG_DIR/initdb.log"
+  fi
+  mv -- "$tmp" "$PG_PRIMARY_DATA"
+  PRIMARY_FRESH=1
+}
+
+primary_up() {
+  local name="postgres primary"
+  if [[ ! -f $PG_PRIMARY_DATA/PG_VERSION ]]; then primary_init; fi
+  local version
+  version=$(<"$PG_PRIMARY_DATA/PG_VERSION")
+  [[ $version == 15 ]] || die "$name: $PG_PRIMARY_DATA is a PostgreSQL $version cluster, expected 15"
+  if pg_running "$PG_PRIMARY_DATA"; then
+    pg_wait_ready "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "$name"
+    pg_sync_conf "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$name"
+    say "$name: already running on $HOST:$PG_PRIMARY_PORT"
+  else
+    pg_start "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "$name"
+    say "$name: started on $HOST:$PG_PRIMARY_PORT"
+  fi
+  if [[ -z $(pg_q "$PRIMARY_ADMIN_URL" "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'") ]]; then
+    pg_q "$PRIMARY_ADMIN_URL" "CREATE DATABASE $PG_DB" >/dev/null
+    say "$name: created database $PG_DB (owner: superuser role $PG_ROLE)"
+  fi
+}
+
+replica_destroy() {
+  if pg_running "$PG_REPLICA_DATA"; then
+    pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica" immediate
+  fi
+  rm -rf -- "$PG_REPLICA_DATA"
+}
+
+replica_create() {
+  local name="postgres replica" tmp="$PG_DIR/replica.basebackup" active
+  if [[ -e $PG_REPLICA_DATA ]]; then
+    rmdir -- "$PG_REPLICA_DATA" 2>/dev/null ||
+      die "$name: $PG_REPLICA_DATA exists but is not a data directory (no PG_VERSION); move it away"
+  fi
+  pg_ready "$PG_PRIMARY_PORT" || die "$name: cannot be created while the primary is down; run 'scripts/services.sh up'"
+  # A slot left by an earlier replica would make pg_basebackup -C fail; it is useless now.
+  active=$(pg_q "$PRIMARY_ADMIN_URL" "SELECT active FROM pg_replication_slots WHERE slot_name = '$PG_SLOT'")
+  if [[ $active == t ]]; then
+    die "$name: replication slot $PG_SLOT on the primary is in use by another standby"
+  elif [[ $active == f ]]; then
+    pg_q "$PRIMARY_ADMIN_URL" "SELECT pg_drop_replication_slot('$PG_SLOT')" >/dev/null
+  fi
+  say "$name: creating it with pg_basebackup from $HOST:$PG_PRIMARY_PORT"
+  rm -rf -- "$tmp"
+  if ! as_svc "$PG_BIN/pg_basebackup" -h "$HOST" -p "$PG_PRIMARY_PORT" -U "$PG_ROLE" -w \
+    -D "$tmp" -R -X stream -C -S "$PG_SLOT" -c fast >"$LOG_DIR/pg_basebackup.log" 2>&1 </dev/null; then
+    die_with_log "$name: pg_basebackup failed" "$LOG_DIR/pg_basebackup.log"
+  fi
+  mv -- "$tmp" "$PG_REPLICA_DATA"
+}
+
+# replica_problem: print what is wrong with a running replica (nothing when it is fine).
+replica_problem() {
+  local rec sys_r sys_p
+  rec=$(pg_q "$LOCAL_DATABASE_REPLICA_URL" "SELECT pg_is_in_recovery()" 2>/dev/null) || {
+    printf 'does not answer queries'
+    return 0
+  }
+  if [[ $rec != t ]]; then
+    printf 'is not in recovery (was it promoted?)'
+    return 0
+  fi
+  if pg_ready "$PG_PRIMARY_PORT"; then
+    sys_r=$(pg_q "$LOCAL_DATABASE_REPLICA_URL" "SELECT system_identifier FROM pg_control_system()")
+    sys_p=$(pg_q "$PRIMARY_ADMIN_URL" "SELECT system_identifier FROM pg_control_system()")
+    if [[ $sys_r != "$sys_p" ]]; then
+      printf 'was copied from another primary (system identifier %s, primary has %s)' "$sys_r" "$sys_p"
+    fi
+  fi
+}
+
+replica_wait_streaming() {
+  local name="postgres replica" deadline=$((SECONDS + REPLICA_STREAM_TIMEOUT)) st
+  while :; do
+    st=$(pg_q "$LOCAL_DATABASE_REPLICA_URL" "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null || true)
+    [[ $st == streaming ]] && return 0
+    ((SECONDS < deadline)) ||
+      die_with_log "$name: not streaming from the primary after ${REPLICA_STREAM_TIMEOUT}s (wal receiver: ${st:-none})" \
+        "$PG_REPLICA_LOG"
+    sleep 0.2
+  done
+}
+
+replica_up() {
+  local name="postgres replica" attempt problem primary_up=1 state
+  pg_ready "$PG_PRIMARY_PORT" || primary_up=0
+  if ((PRIMARY_FRESH)) && [[ -e $PG_REPLICA_DATA ]]; then
+    say "$name: the primary was just initialised; rebuilding the replica from it"
+    replica_destroy
+  fi
+  for attempt in 1 2; do
+    [[ -f $PG_REPLICA_DATA/PG_VERSION ]] || replica_create
+    if pg_running "$PG_REPLICA_DATA"; then
+      pg_wait_ready "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "$name"
+      pg_sync_conf "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$name"
+      state="already running"
+    else
+      pg_start "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "$name"
+      state="started"
+    fi
+    problem=$(replica_problem)
+    [[ -z $problem ]] && break
+    ((attempt == 1 && primary_up)) || die_with_log "$name: $problem" "$PG_REPLICA_LOG"
+    say "$name: it $problem; rebuilding it from the primary"
+    replica_destroy
+  done
+  if ((primary_up)); then
+    replica_wait_streaming
+    say "$name: $state on $HOST:$PG_REPLICA_PORT (hot standby, streaming from :$PG_PRIMARY_PORT)"
+  else
+    warn "$name: $state on $HOST:$PG_REPLICA_PORT, but the primary is down, so it is not streaming"
+  fi
+}
+
+# ----------------------------------------------------------------------------------------------
+# Redis
+# ----------------------------------------------------------------------------------------------
+
+redis_running() { proc_matches "$(pid_from_file "$REDIS_PIDFILE")" redis-server; }
+
+redis_up() {
+  local name=redis deadline
+  if redis_running; then
+    deadline=$((SECONDS + REDIS_START_TIMEOUT))
+    until redis_ping; do
+      ((SECONDS < deadline)) || die_with_log "$name: running but not answering PING" "$REDIS_LOG"
+      sleep 0.1
+    done
+    say "$name: already running on $HOST:$REDIS_PORT"
+    return 0
+  fi
+  command -v redis-server >/dev/null 2>&1 ||
+    die "$name: redis-server is not installed (apt-get install -y redis-server, as root)"
+  if port_open "$REDIS_PORT"; then
+    die "$name: port $REDIS_PORT is already taken by another process (not ours: no live $REDIS_PIDFILE)"
+  fi
+  rm -f -- "$REDIS_PIDFILE"
+  # Persistence is off (a cache / broker for dev and tests); `down` shuts down with nosave.
+  if ! daemon_run "${SVC[@]}" redis-server --bind "$HOST" --port "$REDIS_PORT" --protected-mode yes \
+    --dir "$REDIS_DIR" --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
+    --save "" --appendonly no </dev/null >/dev/null 2>&1; then
+    die_with_log "$name: redis-server failed to start" "$REDIS_LOG"
+  fi
+  deadline=$((SECONDS + REDIS_START_TIMEOUT))
+  until redis_ping; do
+    ((SECONDS < deadline)) || die_with_log "$name: not answering PING after ${REDIS_START_TIMEOUT}s" "$REDIS_LOG"
+    sleep 0.1
+  done
+  say "$name: started on $HOST:$REDIS_PORT"
+}
+
+redis_down() {
+  local name=redis pid
+  pid=$(pid_from_file "$REDIS_PIDFILE")
+  if ! proc_matches "$pid" redis-server; then
+    say "$name: not running"
+    return 0
+  fi
+  timeout 10 redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  if ! wait_pid_gone "$pid" "$REDIS_STOP_TIMEOUT"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_pid_gone "$pid" 5 || die_with_log "$name: pid $pid did not stop" "$REDIS_LOG"
+  fi
+  say "$name: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
+# Elasticsearch
+# ----------------------------------------------------------------------------------------------
+
+es_pid() { pid_from_file "$ES_PIDFILE"; }
+es_running() { proc_matches "$(es_pid)" org.elasticsearch; }
+
+es_install() {
+  [[ -f $ES_INSTALLED_MARKER && -x $ES_HOME/bin/elasticsearch ]] && return 0
+  local name=elasticsearch
+  local zip="$HOME/.m2/repository/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
+  if [[ ! -s $zip ]]; then
+    say "$name: fetching $ES_MAVEN_ARTIFACT from Maven Central (log: $LOG_DIR/maven.log)"
+    if ! mvn -q -B dependency:get "-Dartifact=$ES_MAVEN_ARTIFACT" -Dtransitive=false \
+      >"$LOG_DIR/maven.log" 2>&1 </dev/null; then
+      die_with_log "$name: mvn dependency:get failed" "$LOG_DIR/maven.log"
+    fi
+    [[ -s $zip ]] || die "$name: mvn succeeded but $zip is missing (non-default Maven local repository?)"
+  fi
+  say "$name: unpacking $(basename -- "$zip") into $ES_BASE"
+  local tmp="$ES_BASE/.unpack"
+  rm -rf -- "$tmp" "$ES_HOME"
+  mkdir -p -- "$tmp"
+  unzip -q -- "$zip" -d "$tmp" || die "$name: unzip of $zip failed"
+  [[ -x $tmp/elasticsearch-$ES_VERSION/bin/elasticsearch ]] || die "$name: unexpected layout in $zip"
+  mv -- "$tmp/elasticsearch-$ES_VERSION" "$ES_HOME"
+  rm -rf -- "$tmp"
+  if ((IS_ROOT)); then chown -R "$SVC_USER:" -- "$ES_HOME"; fi
+  : >"$ES_INSTALLED_MARKER"
+}
+
+es_configure() {
+  as_svc mkdir -p -- "$ES_DATA" "$ES_LOGS" "$ES_TMP"
+  # Note: this integ-test distribution lacks many modules (no reindex, no painless, ...), but it
+  # accepts every setting below (checked against 8.19.7).
+  as_svc tee "$ES_HOME/config/elasticsearch.yml" >/dev/null <<EOF
+# Managed by scripts/services.sh and rewritten at every start: edit the script, not this file.
+cluster.name: $ES_CLUSTER
+node.name: $ES_CLUSTER-1
+discovery.type: single-node
+network.host: $HOST
+http.port: $ES_HTTP_PORT
+transport.port: $ES_TRANSPORT_PORT
+path.data: "$ES_DATA"
+path.logs: "$ES_LOGS"
+xpack.security.enabled: false
+cluster.routing.allocation.disk.threshold_enabled: false
+action.destructive_requires_name: false
+EOF
+}
+
+# es_fail MESSAGE: Elasticsearch's logs end in long stack traces; show their headlines too.
+es_fail() {
+  log_tail "$ES_LOG" 15
+  if [[ -s $ES_START_LOG ]]; then
+    printf '[services] ---- errors reported by Elasticsearch (%s) ----\n' "$ES_START_LOG" >&2
+    grep -E '\]\[(ERROR|FATAL) *\]|^ERROR:|^[A-Za-z.$]+(Exception|Error): ' "$ES_START_LOG" |
+      cut -c1-400 | tail -n 8 >&2 || true
+  fi
+  die "$1 (logs: $ES_START_LOG, $ES_LOG)"
+}
+
+# es_up: install if needed, start if stopped, wait for cluster health. Run in the background by
+# `up` (Elasticsearch boots slowest), so it reports failure by its exit status.
+es_up() {
+  local name=elasticsearch java_home deadline st state
+  if ! es_running; then
+    if port_open "$ES_HTTP_PORT"; then
+      die "$name: port $ES_HTTP_PORT is already taken by another process (not ours: no live $ES_PIDFILE)"
+    fi
+    es_install
+    java_home=$(es_java_home) || die "$name: no JDK 17 found (apt-get install -y openjdk-17-jdk-headless)"
+    es_configure
+    rm -f -- "$ES_PIDFILE"
+    say "$name: starting (ES_JAVA_HOME=$java_home, heap 512m)"
+    : >"$ES_START_LOG"
+    # -d daemonises; the launcher returns once the node has started (or failed). setsid detaches
+    # the node from this script's session and terminal.
+    if ! daemon_run setsid -w "${SVC[@]}" env -u ES_PATH_CONF -u JAVA_HOME \
+      "ES_JAVA_HOME=$java_home" "ES_JAVA_OPTS=$ES_JAVA_OPTIONS" "ES_TMPDIR=$ES_TMP" \
+      "$ES_HOME/bin/elasticsearch" -d -p "$ES_PIDFILE" </dev/null >>"$ES_START_LOG" 2>&1; then
+      es_fail "$name: failed to start"
+    fi
+    state=started
+  else
+    state="already running"
+  fi
+  deadline=$((SECONDS + ES_START_TIMEOUT))
+  while :; do
+    st=$(es_health "$LOCAL_ELASTICSEARCH_URL")
+    [[ $st == green || $st == yellow ]] && break
+    es_running || es_fail "$name: the process exited during startup"
+    ((SECONDS < deadline)) ||
+      die_with_log "$name: cluster health not green/yellow after ${ES_START_TIMEOUT}s (got: ${st:-no answer})" "$ES_LOG"
+    sleep 0.5
+  done
+  say "$name: $state on $HOST:$ES_HTTP_PORT (cluster health $st)"
+}
+
+# es_stop_begin / es_stop_wait: send SIGTERM first, stop the other services, then wait.
+ES_STOPPING_PID=""
+es_stop_begin() {
+  local pid
+  pid=$(es_pid)
+  if proc_matches "$pid" org.elasticsearch; then
+    kill -TERM "$pid" 2>/dev/null || true
+    ES_STOPPING_PID=$pid
+  fi
+}
+
+es_stop_wait() {
+  local name=elasticsearch pid=$ES_STOPPING_PID
+  if [[ -z $pid ]]; then
+    say "$name: not running"
+    return 0
+  fi
+  if ! wait_pid_gone "$pid" "$ES_STOP_TIMEOUT"; then
+    warn "$name: pid $pid still running after ${ES_STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_pid_gone "$pid" 10 || die "$name: pid $pid did not die"
+  fi
+  rm -f -- "$ES_PIDFILE"
+  say "$name: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
+# Status
+# ----------------------------------------------------------------------------------------------
+
+status_line() { printf '[services] %-17s %-40s %s\n' "$1" "$(mask_url "$2")" "$3"; }
+
+status_primary() {
+  local url
+  url=$(database_url)
+  if pg_q "$url" "SELECT 1" >/dev/null 2>&1; then
+    status_line "postgres primary" "$url" up
+  else
+    status_line "postgres primary" "$url" DOWN
+    return 1
+  fi
+}
+
+status_replica() {
+  local url purl row rec lsn ago recv bytes lag
+  url=$(database_replica_url)
+  purl=$(database_url)
+  if ! row=$(pg_q "$url" "SELECT pg_is_in_recovery(),
+        coalesce(pg_last_wal_replay_lsn()::text, ''),
+        coalesce(round(extract(epoch FROM now() - pg_last_xact_replay_timestamp())::numeric, 1)::text, ''),
+        coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')" 2>/dev/null); then
+    status_line "postgres replica" "$url" DOWN
+    return 1
+  fi
+  IFS='|' read -r rec lsn ago recv <<<"$row"
+  if [[ $rec != t ]]; then
+    status_line "postgres replica" "$url" "up but NOT in recovery (pg_is_in_recovery() = false: not a replica)"
+    return 1
+  fi
+  bytes=""
+  if [[ -n $lsn ]]; then
+    bytes=$(pg_q "$purl" "SELECT greatest(0, pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn'))::bigint" 2>/dev/null || true)
+  fi
+  if [[ -z $bytes ]]; then
+    lag="lag unknown (primary unreachable)"
+  elif [[ $bytes == 0 ]]; then
+    lag="lag 0 (caught up${ago:+; last replayed commit ${ago}s ago})"
+  else
+    lag="lag $bytes bytes${ago:+, ${ago}s behind by last replayed commit time}"
+  fi
+  if [[ $recv == streaming ]]; then
+    status_line "postgres replica" "$url" "up (in recovery, streaming, $lag)"
+  else
+    status_line "postgres replica" "$url" "up (in recovery) but NOT streaming (wal receiver: $recv), $lag"
+    return 1
+  fi
+}
+
+status_redis() {
+  local url out
+  url=$(redis_url)
+  if command -v redis-cli >/dev/null 2>&1 &&
+    out=$(timeout 3 redis-cli -u "$url" ping 2>/dev/null) && [[ $out == PONG ]]; then
+    status_line redis "$url" up
+  else
+    status_line redis "$url" DOWN
+    return 1
+  fi
+}
+
+status_es() {
+  local url st
+  url=$(elasticsearch_url)
+  st=$(es_health "$url")
+  case $st in
+    green | yellow) status_line elasticsearch "$url" "up (cluster health $st)" ;;
+    "")
+      status_line elasticsearch "$url" DOWN
+      return 1
+      ;;
+    *)
+      status_line elasticsearch "$url" "up but cluster health $st"
+      return 1
+      ;;
+  esac
+}
+
+# ----------------------------------------------------------------------------------------------
+# Commands
+# ----------------------------------------------------------------------------------------------
+
+cmd_up() {
+  local t0 es_job
+  t0=$(now)
+  if external_all_set; then
+    say "DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL and ELASTICSEARCH_URL are set: starting nothing, using"
+    say "  DATABASE_URL=$(mask_url "$DATABASE_URL")"
+    say "  DATABASE_REPLICA_URL=$(mask_url "$DATABASE_REPLICA_URL")"
+    say "  REDIS_URL=$(mask_url "$REDIS_URL")"
+    say "  ELASTICSEARCH_URL=$(mask_url "$ELASTICSEARCH_URL")"
+    return 0
+  fi
+  if external_any_set; then
+    warn "only some of DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL, ELASTICSEARCH_URL are set; starting all local services anyway"
+  fi
+  acquire_lock
+  setup_service_user
+  prepare_local
+  find_missing_packages
+  if ((${#ES_PKGS[@]})); then
+    apt_install "${ES_PKGS[@]}" "${OTHER_PKGS[@]}"
+    OTHER_PKGS=()
+  fi
+  # Elasticsearch takes longest to fetch and boot: run it in the background meanwhile.
+  es_up &
+  es_job=$!
+  apt_install "${OTHER_PKGS[@]}"
+  primary_up
+  replica_up
+  redis_up
+  wait "$es_job" || die "elasticsearch: not ready (see above)"
+  say "all services ready in $(elapsed_since "$t0")s; use them with: eval \"\$(scripts/services.sh env)\""
+}
+
+cmd_down() {
+  if [[ ! -d $LOCAL_DIR ]]; then
+    say "nothing to stop ($LOCAL_DIR does not exist)"
+    return 0
+  fi
+  if external_all_set; then say "note: the external services in DATABASE_URL etc. are not touched; stopping the local ones"; fi
+  acquire_lock
+  setup_service_user
+  es_stop_begin
+  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica"
+  pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_LOG" "postgres primary"
+  redis_down
+  es_stop_wait
+}
+
+cmd_replica_stop() {
+  [[ -f $PG_REPLICA_DATA/PG_VERSION ]] || {
+    say "postgres replica: not created yet (nothing to stop)"
+    return 0
+  }
+  acquire_lock
+  setup_service_user
+  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica"
+}
+
+cmd_replica_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  replica_up
+}
+
+cmd_status() {
+  local rc=0
+  status_primary || rc=1
+  status_replica || rc=1
+  status_redis || rc=1
+  status_es || rc=1
+  if ((rc)) && ! external_any_set; then say "something is down: run scripts/services.sh up"; fi
+  return "$rc"
+}
+
+cmd_env() {
+  printf 'export DATABASE_URL=%q\n' "$(database_url)"
+  printf 'export DATABASE_REPLICA_URL=%q\n' "$(database_replica_url)"
+  printf 'export REDIS_URL=%q\n' "$(redis_url)"
+  printf 'export ELASTICSEARCH_URL=%q\n' "$(elasticsearch_url)"
+}
+
+usage() {
+  sed -n '9,18p' "${BASH_SOURCE[0]}" | sed -E 's/^# ?//'
+}
+
+main() {
+  local cmd=${1:-help}
+  case $cmd in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    replica-stop) cmd_replica_stop ;;
+    replica-start) cmd_replica_start ;;
+    help | -h | --help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
