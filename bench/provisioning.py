@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.setup import bench_django  # noqa: E402
+from bench.setup import bench_django
 
 TENANTS = 100
 SAMPLES = 5
@@ -50,7 +50,10 @@ def main() -> None:
             cursor.execute(f'CREATE SCHEMA "{tenant.schema_name}"')
     full = _timed(
         lambda: call_command(
-            "migrate_schemas", tenant=True, executor="multiprocessing", interactive=False,
+            "migrate_schemas",
+            tenant=True,
+            executor="multiprocessing",
+            interactive=False,
             verbosity=0,
         )
     )

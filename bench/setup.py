@@ -35,7 +35,6 @@ def bench_django() -> None:
 
     name = settings.DATABASES["default"]["NAME"]
     database.recreate(name)
-    database.wait_for_replica_database(name)
     from django.core.management import call_command
 
     call_command("bootstrap", verbosity=0)

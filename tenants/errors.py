@@ -18,3 +18,9 @@ class ProvisioningError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class MemberErrorCode(StrEnum):
+    ALREADY_MEMBER = "already_member"
+    LAST_OWNER = "last_owner"
+    ROLE_ABOVE_YOURS = "role_above_yours"

@@ -1,46 +1,78 @@
-"""Resolves each HTTP request's tenant from its host, and fails closed."""
+"""Resolves each HTTP request's tenant and identity, and fails closed.
+
+The tenant comes from the bearer token (a JWT, or a session traded for an API key) and from
+the host name through the Domain table; when both name a tenant they must agree. Without a
+token, a tenant host serves only what needs no identity (its admin, docs, the API's 401s).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import remove_www
+from django_tenants.utils import get_public_schema_name
 
 from loupe import log_context
 from loupe.api.errors import error_response
 from tenants.errors import TenantErrorCode
-from tenants.models import Domain
+from tenants.hosts import tenant_for_host
+from tenants.identity.authenticate import authenticate_token, bearer_token
+from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
 
 # Probes answer on any host (load balancers call them by IP), in the public schema.
 UNTENANTED_PATHS = ("/healthz", "/readyz")
 
 
-def tenant_for_host(host: str):
-    """The tenant a host name routes to, or None. Read from the primary: a tenant
-    provisioned a moment ago must be reachable at once, whatever the replica's lag."""
-    domain = (
-        Domain.objects.using("default")
-        .select_related("tenant")
-        .filter(domain=remove_www(host.split(":")[0]).lower())
-        .first()
-    )
-    return domain.tenant if domain else None
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def auth_error_response(exc: AuthenticationFailed):
+    response = error_response(exc.status, exc.code, exc.detail)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = (
+            f'Bearer realm="loupe", error="invalid_token", error_description="{exc.code}"'
+        )
+    return response
 
 
 class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request):
         connection.set_schema_to_public()
+        request.identity = None
         if request.path.rstrip("/") in UNTENANTED_PATHS:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             return None
-        tenant = tenant_for_host(request.get_host())
-        if tenant is None:
+        host_tenant = tenant_for_host(request.get_host())
+        try:
+            token = bearer_token(request.headers.get("Authorization", ""))
+            identity = authenticate_token(token, client=client_address(request)) if token else None
+        except AuthenticationFailed as exc:
+            return auth_error_response(exc)
+        public_host = (
+            host_tenant is not None and host_tenant.schema_name == get_public_schema_name()
+        )
+        if identity is not None:
+            if host_tenant is not None and not public_host and host_tenant.pk != identity.tenant.pk:
+                return error_response(
+                    403,
+                    AuthErrorCode.TENANT_MISMATCH,
+                    f"This host serves {host_tenant.slug!r}; the token is for "
+                    f"{identity.tenant.slug!r}.",
+                )
+            tenant = host_tenant if host_tenant is not None and not public_host else identity.tenant
+            request.identity = identity
+            log_context.user.set(str(identity.user.pk))
+        elif host_tenant is None:
             return error_response(
-                404,
-                TenantErrorCode.TENANT_NOT_FOUND,
-                "No tenant is served at this host name.",
+                404, TenantErrorCode.TENANT_NOT_FOUND, "No tenant is served at this host name."
             )
+        elif public_host:
+            request.tenant = host_tenant
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return None
+        else:
+            tenant = host_tenant
         if not tenant.is_active:
             return error_response(
                 403, TenantErrorCode.TENANT_INACTIVE, f"Tenant {tenant.slug!r} is deactivated."

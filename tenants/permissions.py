@@ -1,41 +1,52 @@
-"""Role checks for the tenant API. Reading needs any membership; writing needs `editor`;
-a view may raise the bar per method with `required_roles`."""
+"""Who may do what in a tenant: the role matrix, as data, and the DRF permission that reads it.
+
+Every tenant API view names the `resource` it serves; safe methods are the `read` action,
+others `write`, unless the view maps methods to actions itself (`actions`). A view with no
+resource, or a resource/action missing from the matrix, is refused: fail closed.
+"""
 
 from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from tenants.models import Membership
 from tenants.roles import Role
 
+# (resource, action) -> the least role allowed. viewer reads; editor also writes data;
+# admin also manages members and API keys; owner also manages the tenant itself.
+ROLE_MATRIX: dict[tuple[str, str], Role] = {
+    ("me", "read"): Role.VIEWER,
+    ("events", "subscribe"): Role.VIEWER,
+    ("tenant", "read"): Role.VIEWER,
+    ("tenant", "write"): Role.OWNER,
+    ("projects", "read"): Role.VIEWER,
+    ("projects", "write"): Role.EDITOR,
+    ("members", "read"): Role.ADMIN,
+    ("members", "write"): Role.ADMIN,
+    ("api_keys", "read"): Role.ADMIN,
+    ("api_keys", "write"): Role.ADMIN,
+}
 
-def role_in_tenant(request) -> Role | None:
-    """The requesting user's role in the request's tenant, looked up once per request and
-    from the primary: a role just revoked or changed takes effect at once."""
-    if not hasattr(request, "_tenant_role"):
-        tenant = getattr(request, "tenant", None)
-        user = request.user
-        role = None
-        if tenant is not None and user.is_authenticated:
-            found = (
-                Membership.objects.using("default")
-                .filter(user=user, tenant=tenant)
-                .values_list("role", flat=True)
-                .first()
-            )
-            role = Role(found) if found else None
-        request._tenant_role = role
-    return request._tenant_role
+
+def required_role(resource: str, action: str) -> Role | None:
+    return ROLE_MATRIX.get((resource, action))
+
+
+def allows(role: Role | None, resource: str, action: str) -> bool:
+    required = required_role(resource, action)
+    return role is not None and required is not None and role.at_least(required)
+
+
+def action_for(view, method: str) -> str:
+    actions = getattr(view, "actions_by_method", None) or {}
+    return actions.get(method, "read" if method in SAFE_METHODS else "write")
 
 
 class TenantRolePermission(BasePermission):
     message = "Your role in this tenant does not allow this."
 
     def has_permission(self, request, view) -> bool:
-        role = role_in_tenant(request)
-        if role is None:
+        identity = request.auth
+        resource = getattr(view, "resource", None)
+        if identity is None or resource is None:
             return False
-        required = getattr(view, "required_roles", {}).get(request.method)
-        if required is None:
-            required = Role.VIEWER if request.method in SAFE_METHODS else Role.EDITOR
-        return role.at_least(required)
+        return allows(identity.role, resource, action_for(view, request.method))

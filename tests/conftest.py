@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
+from tenants.identity.dev_issuer import issue_token
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role
 from tenants.services import create_tenant
@@ -28,7 +29,6 @@ def django_db_setup(django_db_blocker):
     for alias in connections:
         connections[alias].close()
     database.recreate(name)
-    database.wait_for_replica_database(name)
     with django_db_blocker.unblock():
         call_command("bootstrap", public_domain=PUBLIC_HOSTS, verbosity=0)
     yield
@@ -87,14 +87,25 @@ def host_of(tenant: Tenant) -> str:
     return tenant.get_primary_domain().domain
 
 
+def token_for(tenant: Tenant, user: User, role: Role = Role.VIEWER, ttl: int = 3600) -> str:
+    """A development-issuer token for a member (their stored role is what counts)."""
+    return issue_token(email=user.email, tenant=tenant.slug, role=role, ttl_seconds=ttl)
+
+
 @pytest.fixture
 def client_for(live_db):
-    """An in-process HTTP client on a tenant's host, logged in as `user` if given."""
+    """An in-process HTTP client on a tenant's host; with `user`, it carries their bearer
+    token (for the API) and their admin session (for the admin)."""
 
     def make(tenant: Tenant, user: User | None = None) -> Client:
-        client = Client(HTTP_HOST=host_of(tenant))
-        if user is not None:
-            client.force_login(user)
+        if user is None:
+            return Client(HTTP_HOST=host_of(tenant))
+        client = Client(
+            HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token_for(tenant, user)}"
+        )
+        client.force_login(user)
+        # The first request links the token's subject to the user (a write), as at sign-in.
+        client.get("/api/v1/me/")
         # As for a person who signs up and then clicks: the replica has caught up by then.
         wait_for_replica_catch_up()
         return client

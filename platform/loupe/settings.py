@@ -116,6 +116,31 @@ WSGI_APPLICATION = "loupe.wsgi.application"
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:59200")
 ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", REDIS_KEY_PREFIX)
 
+# --- Identity ------------------------------------------------------------------------------
+
+# Empty: Loupe is its own development issuer (keys under .local/oidc, `manage.py issue_token`).
+OIDC_ISSUER = env_str("OIDC_ISSUER", "")
+OIDC_AUDIENCE = env_str("OIDC_AUDIENCE", "loupe")
+# Found through the issuer's /.well-known/openid-configuration when empty.
+OIDC_JWKS_URL = env_str("OIDC_JWKS_URL", "")
+OIDC_ALGORITHMS = env_list("OIDC_ALGORITHMS", ["RS256", "ES256"])
+OIDC_TENANT_CLAIM = env_str("OIDC_TENANT_CLAIM", "tenant")
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "role")
+OIDC_LEEWAY_SECONDS = env_int("OIDC_LEEWAY_SECONDS", 30)
+# Whether a token's tenant and role claims create a missing membership (the development
+# issuer's tokens always may: only an operator with a shell can mint them).
+OIDC_GRANT_MEMBERSHIP_FROM_CLAIMS = env_bool("OIDC_GRANT_MEMBERSHIP_FROM_CLAIMS", False)
+# An unknown key id refetches the JWKS at most this often.
+OIDC_JWKS_MIN_REFRESH_SECONDS = env_float("OIDC_JWKS_MIN_REFRESH_SECONDS", 10.0)
+OIDC_JWKS_MAX_AGE_SECONDS = env_float("OIDC_JWKS_MAX_AGE_SECONDS", 3600.0)
+# The development issuer's identifier and key directory.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")
+DEV_ISSUER_KEY_DIR = Path(env_str("DEV_ISSUER_KEY_DIR", str(LOCAL_DIR / "oidc")))
+
+API_SESSION_TTL_SECONDS = env_int("API_SESSION_TTL_SECONDS", 3600)
+# Failed authentications allowed per client address per minute before 429.
+AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30)
+
 # --- HTTP ----------------------------------------------------------------------------------
 
 MIDDLEWARE = [
@@ -147,8 +172,8 @@ TEMPLATES = [
 ]
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.identity.drf.IdentityAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.TenantRolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loupe.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",

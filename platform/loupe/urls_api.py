@@ -6,5 +6,6 @@ from loupe.api.root import api_root
 
 urlpatterns = [
     path("api/v1/", api_root, name="api-root"),
+    path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("apps.projects.api.urls")),
 ]

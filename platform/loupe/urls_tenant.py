@@ -5,10 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loupe.health import healthz, readyz
 from tenants.admin_sites import tenant_admin_site
+from tenants.api import well_known
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path(".well-known/openid-configuration", well_known.openid_configuration),
+    path(".well-known/jwks.json", well_known.jwks, name="jwks"),
     path("admin/", tenant_admin_site.urls),
     path("", include("loupe.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="loupe.urls_api"), name="schema"),

@@ -6,7 +6,7 @@ import re
 import httpx
 
 from tenants.roles import Role
-from tests.conftest import host_of
+from tests.conftest import host_of, token_for
 from tests.support.database import wait_for_replica_catch_up
 
 
@@ -17,15 +17,18 @@ def _log_lines(asgi_server) -> list[dict]:
 
 
 def test_request_id_is_honoured_echoed_and_logged_with_tenant_and_user(
-    asgi_server, tenant, make_member, client_for
+    asgi_server, tenant, make_member
 ):
     user = make_member(tenant, Role.VIEWER)
-    cookie = client_for(tenant, user).cookies["sessionid"].value
+    token = token_for(tenant, user)
     wait_for_replica_catch_up()
     response = httpx.get(
         f"{asgi_server.url}/api/v1/projects/",
-        headers={"Host": host_of(tenant), "X-Request-ID": "trace-42.a"},
-        cookies={"sessionid": cookie},
+        headers={
+            "Host": host_of(tenant),
+            "X-Request-ID": "trace-42.a",
+            "Authorization": f"Bearer {token}",
+        },
     )
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "trace-42.a"

@@ -9,29 +9,30 @@ from websockets.sync.client import connect
 
 from apps.projects.services import create_project
 from tenants.roles import Role
-from tests.conftest import host_of
+from tests.conftest import host_of, token_for
 from tests.support.database import wait_for_replica_catch_up
 
 
-def _open(asgi_server, host: str, cookie: str | None = None):
-    headers = {"Host": host, "Origin": f"http://{host}"}
-    if cookie:
-        headers["Cookie"] = f"sessionid={cookie}"
+def _open(asgi_server, host: str, token: str | None = None):
     return connect(
-        f"ws://127.0.0.1:{asgi_server.port}/ws/events/", additional_headers=headers, open_timeout=10
+        f"ws://127.0.0.1:{asgi_server.port}/ws/events/",
+        additional_headers={"Host": host},
+        subprotocols=["bearer", token] if token else None,
+        open_timeout=10,
     )
 
 
-def _session_cookie(client_for, tenant, user) -> str:
-    return client_for(tenant, user).cookies["sessionid"].value
+def _member_token(tenant, make_member, role=Role.VIEWER) -> str:
+    token = token_for(tenant, make_member(tenant, role))
+    wait_for_replica_catch_up()
+    return token
 
 
 def test_member_receives_its_tenants_events_and_not_another_tenants(
-    asgi_server, tenant, other_tenant, make_member, client_for
+    asgi_server, tenant, other_tenant, make_member
 ):
-    mine = _session_cookie(client_for, tenant, make_member(tenant, Role.VIEWER))
-    theirs = _session_cookie(client_for, other_tenant, make_member(other_tenant, Role.VIEWER))
-    wait_for_replica_catch_up()
+    mine = _member_token(tenant, make_member)
+    theirs = _member_token(other_tenant, make_member)
     with (
         _open(asgi_server, host_of(tenant), mine) as ws,
         _open(asgi_server, host_of(other_tenant), theirs) as other_ws,
@@ -46,20 +47,31 @@ def test_member_receives_its_tenants_events_and_not_another_tenants(
             other_ws.recv(timeout=1)
 
 
-def test_socket_without_a_session_is_closed_unauthenticated(asgi_server, tenant):
+def test_socket_without_a_token_is_closed_unauthenticated(asgi_server, tenant):
     with _open(asgi_server, host_of(tenant)) as ws, pytest.raises(ConnectionClosed):
         ws.recv(timeout=10)
     assert ws.close_code == 4401
 
 
-def test_socket_of_a_non_member_is_closed_forbidden(
-    asgi_server, tenant, other_tenant, make_member, client_for
+def test_token_for_another_tenant_is_refused_at_the_handshake(
+    asgi_server, tenant, other_tenant, make_member
 ):
-    outsider = _session_cookie(client_for, other_tenant, make_member(other_tenant, Role.OWNER))
-    wait_for_replica_catch_up()
-    with _open(asgi_server, host_of(tenant), outsider) as ws, pytest.raises(ConnectionClosed):
-        ws.recv(timeout=10)
-    assert ws.close_code == 4403
+    outsider = _member_token(other_tenant, make_member, Role.OWNER)
+    with pytest.raises(InvalidStatus):
+        _open(asgi_server, host_of(tenant), outsider)
+
+
+def test_token_in_the_query_string_is_accepted(asgi_server, tenant, make_member):
+    token = _member_token(tenant, make_member)
+    url = f"ws://127.0.0.1:{asgi_server.port}/ws/events/?token={token}"
+    with connect(url, additional_headers={"Host": host_of(tenant)}, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+
+
+def test_forged_token_is_refused_at_the_handshake(asgi_server, tenant, make_member):
+    token = _member_token(tenant, make_member)
+    with pytest.raises(InvalidStatus):
+        _open(asgi_server, host_of(tenant), token[:-4] + "AAAA")
 
 
 def test_socket_on_an_unknown_host_is_refused(asgi_server, live_db):

@@ -1,10 +1,12 @@
 """Projects through the API: roles, tenant isolation, errors."""
 
 import pytest
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from apps.projects.models import Project
 from tenants.roles import Role
+from tests.conftest import host_of, token_for
 from tests.support.database import wait_for_replica_catch_up
 
 
@@ -59,6 +61,11 @@ def test_another_tenants_project_id_answers_404(other_tenant, as_role):
     assert client.get(f"/api/v1/projects/{theirs.pk}/").status_code == 404
 
 
-def test_non_member_is_refused(tenant, other_tenant, make_member, client_for):
-    client = client_for(tenant, make_member(other_tenant, Role.OWNER))
-    assert client.get("/api/v1/projects/").status_code == 403
+def test_token_for_another_tenant_is_refused_on_this_tenants_host(
+    tenant, other_tenant, make_member
+):
+    token = token_for(other_tenant, make_member(other_tenant, Role.OWNER))
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.get("/api/v1/projects/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "tenant_mismatch"

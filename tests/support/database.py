@@ -23,21 +23,20 @@ def _maintenance_conninfo(alias: str) -> dict:
 
 
 def recreate(name: str) -> None:
+    """Drop and create the database on the primary, and wait until the replica has replayed
+    both (checking the name alone could see the old database before its drop is replayed)."""
     with psycopg.connect(**_maintenance_conninfo("default")) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def wait_for_replica_database(name: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with psycopg.connect(**_maintenance_conninfo("replica")) as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if found:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the replica did not replay database {name} in {timeout} s")
-        time.sleep(0.1)
+        (target,) = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
+    deadline = time.monotonic() + 30
+    with psycopg.connect(**_maintenance_conninfo("replica")) as conn:
+        while not conn.execute(
+            "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]
+        ).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the replica did not replay the creation of {name}")
+            time.sleep(0.05)
 
 
 def wait_for_replica_catch_up(timeout: float = 10.0) -> None:

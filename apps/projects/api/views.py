@@ -6,7 +6,6 @@ from rest_framework.views import APIView
 
 from apps.projects import selectors, services
 from apps.projects.api.serializers import ProjectInputSerializer, ProjectSerializer
-from tenants.permissions import TenantRolePermission
 
 
 class ProjectPagination(CursorPagination):
@@ -14,7 +13,7 @@ class ProjectPagination(CursorPagination):
 
 
 class ProjectListView(APIView):
-    permission_classes = [TenantRolePermission]
+    resource = "projects"
 
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request):
@@ -33,7 +32,7 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    permission_classes = [TenantRolePermission]
+    resource = "projects"
 
     @extend_schema(responses=ProjectSerializer)
     def get(self, request, project_id: int):

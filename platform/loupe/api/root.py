@@ -14,6 +14,11 @@ from rest_framework.reverse import reverse
 def api_root(request: Request) -> Response:
     return Response(
         {
+            "me": reverse("me", request=request),
+            "tenant": reverse("tenant", request=request),
+            "members": reverse("member-list", request=request),
+            "api_keys": reverse("api-key-list", request=request),
+            "session": reverse("session", request=request),
             "projects": reverse("project-list", request=request),
             "schema": reverse("schema", request=request),
             "docs": reverse("docs", request=request),

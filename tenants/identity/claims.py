@@ -1,0 +1,71 @@
+"""From a verified token's claims to an Identity: the user (created on first sight), the
+tenant the token names, and the user's membership there."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from tenants.identity.errors import AuthErrorCode, NotAdmitted
+from tenants.identity.principal import Identity, Via
+from tenants.identity.tokens import uses_dev_issuer
+from tenants.models import Membership, Tenant, User
+from tenants.roles import Role
+
+
+def identity_from_claims(claims: dict) -> Identity:
+    """Raises NotAdmitted when the token names no known tenant, or the user is no member
+    and the claims may not grant a membership."""
+    slug = claims.get(settings.OIDC_TENANT_CLAIM)
+    if not isinstance(slug, str) or not slug:
+        raise NotAdmitted(
+            AuthErrorCode.UNKNOWN_TENANT, f"The token has no {settings.OIDC_TENANT_CLAIM!r} claim."
+        )
+    tenant = Tenant.objects.using("default").filter(slug=slug).first()
+    if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise NotAdmitted(AuthErrorCode.UNKNOWN_TENANT, f"No tenant {slug!r} exists.")
+    user = _user_for(claims)
+    membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
+    if membership is None:
+        membership = _membership_from_claims(user, tenant, claims)
+    return Identity(user=user, tenant=tenant, role=Role(membership.role), via=Via.JWT)
+
+
+def _user_for(claims: dict) -> User:
+    subject = str(claims["sub"])
+    users = User.objects.using("default")
+    user = users.filter(subject=subject).first()
+    if user is not None:
+        return user
+    email = str(claims.get("email") or "").lower()
+    if not email:
+        raise NotAdmitted(
+            AuthErrorCode.NOT_A_MEMBER, "The token has no email claim for a new user."
+        )
+    user = users.filter(email=email, subject__isnull=True).first()
+    if user is not None:  # invited by e-mail, seen now for the first time
+        user.subject = subject
+        user.save(update_fields=["subject"])
+        return user
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email, subject=subject)
+    except IntegrityError:  # a concurrent first request created them
+        return users.get(subject=subject)
+
+
+def _membership_from_claims(user: User, tenant: Tenant, claims: dict) -> Membership:
+    role = _role_claim(claims.get(settings.OIDC_ROLE_CLAIM))
+    if role is None or not (uses_dev_issuer() or settings.OIDC_GRANT_MEMBERSHIP_FROM_CLAIMS):
+        raise NotAdmitted(AuthErrorCode.NOT_A_MEMBER, f"You are not a member of {tenant.slug!r}.")
+    membership, _ = Membership.objects.get_or_create(
+        user=user, tenant=tenant, defaults={"role": role}
+    )
+    return membership
+
+
+def _role_claim(value) -> Role | None:
+    """The highest known role among the claim's values (a string or a list)."""
+    values = value if isinstance(value, list) else [value]
+    roles = [Role(v) for v in values if v in Role.values]
+    return max(roles, key=lambda role: role.rank) if roles else None

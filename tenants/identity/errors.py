@@ -1,0 +1,49 @@
+"""Why a request could not be authenticated or admitted: stable codes, plain messages."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuthErrorCode(StrEnum):
+    NOT_AUTHENTICATED = "not_authenticated"
+    MALFORMED_TOKEN = "malformed_token"
+    UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
+    UNKNOWN_KEY = "unknown_key"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_ISSUER = "invalid_issuer"
+    INVALID_AUDIENCE = "invalid_audience"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_NOT_YET_VALID = "token_not_yet_valid"
+    MISSING_CLAIM = "missing_claim"
+    SESSION_EXPIRED = "session_expired"
+    INVALID_API_KEY = "invalid_api_key"
+    ISSUER_UNAVAILABLE = "issuer_unavailable"
+    TOO_MANY_FAILURES = "too_many_authentication_failures"
+    # Authenticated, but not admitted (403):
+    NOT_A_MEMBER = "not_a_member"
+    TENANT_MISMATCH = "tenant_mismatch"
+    UNKNOWN_TENANT = "unknown_tenant"
+
+
+class AuthenticationFailed(Exception):
+    """The credentials are not acceptable: 401."""
+
+    status = 401
+
+    def __init__(self, code: AuthErrorCode, detail: str):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class NotAdmitted(AuthenticationFailed):
+    """The credentials are good, but do not admit this request: 403."""
+
+    status = 403
+
+
+class TooManyFailures(AuthenticationFailed):
+    """The client failed too often lately: 429, before any verification."""
+
+    status = 429

@@ -1,0 +1,119 @@
+"""Verifying a bearer JWT against the configured issuer's keys.
+
+One path for every issuer: the development issuer's keys are read locally, an external
+issuer's are fetched from its JWKS; everything after that (algorithm allow-list, key type,
+signature, iss, aud, exp, nbf) is the same code.
+"""
+
+from __future__ import annotations
+
+import jwt
+from django.conf import settings
+
+from tenants.identity import dev_issuer
+from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
+from tenants.identity.jwks import JwksCache, discover_jwks_url, fetch_json
+
+_caches: dict[tuple[str, str], JwksCache] = {}
+
+_ERRORS: list[tuple[type[Exception], AuthErrorCode, str]] = [
+    (jwt.ExpiredSignatureError, AuthErrorCode.TOKEN_EXPIRED, "The token has expired."),
+    (
+        jwt.ImmatureSignatureError,
+        AuthErrorCode.TOKEN_NOT_YET_VALID,
+        "The token is not valid yet (nbf).",
+    ),
+    (
+        jwt.InvalidAudienceError,
+        AuthErrorCode.INVALID_AUDIENCE,
+        "The token is not meant for this API (aud).",
+    ),
+    (
+        jwt.InvalidIssuerError,
+        AuthErrorCode.INVALID_ISSUER,
+        "The token comes from another issuer (iss).",
+    ),
+    (
+        jwt.MissingRequiredClaimError,
+        AuthErrorCode.MISSING_CLAIM,
+        "The token lacks a required claim.",
+    ),
+    (
+        jwt.InvalidSignatureError,
+        AuthErrorCode.INVALID_SIGNATURE,
+        "The token's signature does not verify.",
+    ),
+]
+_NUMERIC_CLAIMS = ("exp", "nbf", "iat")
+
+
+def configured_issuer() -> str:
+    return settings.OIDC_ISSUER.rstrip("/") or dev_issuer.issuer_id()
+
+
+def uses_dev_issuer() -> bool:
+    return not settings.OIDC_ISSUER
+
+
+def key_set() -> JwksCache:
+    issuer = configured_issuer()
+    cache_key = (issuer, settings.OIDC_JWKS_URL)
+    cache = _caches.get(cache_key)
+    if cache is None:
+        if uses_dev_issuer():
+            load = dev_issuer.jwks_document
+        else:
+
+            def load() -> dict:
+                return fetch_json(settings.OIDC_JWKS_URL or discover_jwks_url(issuer))
+
+        cache = JwksCache(load)
+        _caches[cache_key] = cache
+    return cache
+
+
+def verify_jwt(token: str) -> dict:
+    """The token's claims, once signature, algorithm, iss, aud, exp and nbf all check out.
+    Raises AuthenticationFailed with a code saying which check failed."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise AuthenticationFailed(
+            AuthErrorCode.MALFORMED_TOKEN, "The token is not a JWT."
+        ) from exc
+    algorithm = header.get("alg")
+    if algorithm not in settings.OIDC_ALGORITHMS:
+        raise AuthenticationFailed(
+            AuthErrorCode.UNSUPPORTED_ALGORITHM,
+            f"Tokens signed with {algorithm!r} are not accepted; use one of "
+            f"{', '.join(settings.OIDC_ALGORITHMS)}.",
+        )
+    key = key_set().key_for(header.get("kid"))
+    if key.algorithm_name != algorithm:
+        raise AuthenticationFailed(
+            AuthErrorCode.UNSUPPORTED_ALGORITHM,
+            f"The token says {algorithm} but its key is for {key.algorithm_name}.",
+        )
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[algorithm],
+            audience=settings.OIDC_AUDIENCE,
+            issuer=configured_issuer(),
+            leeway=settings.OIDC_LEEWAY_SECONDS,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        for error_type, code, detail in _ERRORS:
+            if isinstance(exc, error_type):
+                raise AuthenticationFailed(code, detail) from exc
+        raise AuthenticationFailed(
+            AuthErrorCode.MALFORMED_TOKEN, f"The token is invalid: {exc}"
+        ) from exc
+    for name in _NUMERIC_CLAIMS:
+        if name in claims and not isinstance(claims[name], int | float):
+            raise AuthenticationFailed(
+                AuthErrorCode.MALFORMED_TOKEN, f"The {name} claim must be a number."
+            )
+    return claims

@@ -1,0 +1,132 @@
+"""API keys traded for sessions held in Redis; revocation ends them at once."""
+
+import time
+
+import pytest
+from django.db import connections
+from django.test import Client, override_settings
+
+from tenants.models import ApiKey
+from tenants.roles import Role
+from tests.conftest import host_of
+from tests.support.database import wait_for_replica_catch_up
+from tests.support.queries import queries_by_alias
+
+
+@pytest.fixture
+def admin_client(tenant, make_member, client_for):
+    return client_for(tenant, make_member(tenant, Role.ADMIN))
+
+
+def _create_key(admin_client, role="editor") -> dict:
+    response = admin_client.post(
+        "/api/v1/api-keys/", {"name": "ci", "role": role}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _session(tenant, key: str):
+    return Client(HTTP_HOST=host_of(tenant)).post("/api/v1/session/", HTTP_X_API_KEY=key)
+
+
+def _with_session(tenant, token: str) -> Client:
+    return Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_the_key_is_shown_once_and_stored_only_as_a_hash(tenant, admin_client):
+    created = _create_key(admin_client)
+    stored = ApiKey.objects.get(pk=created["id"])
+    assert created["key"] not in (stored.key_hash, stored.prefix)
+    listed = admin_client.get("/api/v1/api-keys/").json()
+    assert "key" not in listed[0] and listed[0]["prefix"] == created["key"][:10]
+
+
+def test_a_session_traded_for_a_key_calls_the_api_with_the_keys_role(tenant, admin_client):
+    created = _create_key(admin_client, role="editor")
+    session = _session(tenant, created["key"])
+    assert session.status_code == 201
+    client = _with_session(tenant, session.json()["session_token"])
+    me = client.get("/api/v1/me/").json()
+    assert (me["role"], me["via"], me["api_key"]["id"]) == (
+        "editor",
+        "api_key_session",
+        created["id"],
+    )
+    wait_for_replica_catch_up()
+    assert (
+        client.post(
+            "/api/v1/projects/", {"name": "by-key"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    assert ApiKey.objects.get(pk=created["id"]).last_used_at is not None
+
+
+def test_a_session_authenticates_with_no_database_query(tenant, admin_client):
+    token = _session(tenant, _create_key(admin_client)["key"]).json()["session_token"]
+    client = _with_session(tenant, token)
+    client.get("/api/v1/me/")  # the host's tenant is now cached, as on any warm server
+    for alias in connections:
+        connections[alias].close()
+    with queries_by_alias() as queries:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert queries["default"] == [] and queries["replica"] == []
+
+
+def test_a_revoked_keys_session_answers_401_at_once(tenant, admin_client):
+    created = _create_key(admin_client)
+    token = _session(tenant, created["key"]).json()["session_token"]
+    assert admin_client.delete(f"/api/v1/api-keys/{created['id']}/").status_code == 204
+    response = _with_session(tenant, token).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_expired"
+    assert _session(tenant, created["key"]).status_code == 401
+
+
+def test_a_session_after_its_ttl_answers_401(tenant, admin_client):
+    key = _create_key(admin_client)["key"]
+    with override_settings(API_SESSION_TTL_SECONDS=1):
+        token = _session(tenant, key).json()["session_token"]
+    time.sleep(1.5)
+    response = _with_session(tenant, token).get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_expired"
+
+
+def test_an_unknown_key_answers_401_and_changes_nothing(tenant):
+    response = _session(tenant, "lk_not-a-real-key")
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_api_key"
+
+
+def test_a_key_for_another_tenant_is_refused_on_this_host(tenant, other_tenant, admin_client):
+    key = _create_key(admin_client)["key"]
+    assert _session(other_tenant, key).status_code == 403
+
+
+def test_an_admin_cannot_mint_an_owner_key(admin_client):
+    response = admin_client.post(
+        "/api/v1/api-keys/", {"name": "x", "role": "owner"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "role_above_yours"
+
+
+def test_deactivating_the_tenant_ends_its_sessions(tenant, admin_client):
+    from tenants.services import set_tenant_active
+
+    token = _session(tenant, _create_key(admin_client)["key"]).json()["session_token"]
+    set_tenant_active(tenant=tenant, active=False)
+    assert _with_session(tenant, token).get("/api/v1/me/").status_code in (401, 403)
+    public = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert public.get("/api/v1/me/").status_code == 401
+
+
+@override_settings(AUTH_FAILURES_PER_MINUTE=3)
+def test_repeated_failures_are_throttled_with_429(tenant):
+    client = Client(
+        HTTP_HOST=host_of(tenant), REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer junk"
+    )
+    codes = [client.get("/api/v1/me/").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
