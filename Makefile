@@ -21,6 +21,7 @@ test: venv services
 # Figures, printed; never timed assertions in the test suite.
 bench: venv services
 	$(PY) bench/provisioning.py
+	$(PY) bench/auth.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

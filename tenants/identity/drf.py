@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
 
@@ -14,3 +15,17 @@ class IdentityAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="loupe"'
+
+
+class IdentityAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes the bearer scheme in the OpenAPI document."""
+
+    target_class = IdentityAuthentication
+    name = "bearer"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT from the OpenID Connect issuer, or a session token from /session/",
+        }
