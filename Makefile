@@ -22,6 +22,7 @@ test: venv services
 bench: venv services
 	$(PY) bench/provisioning.py
 	$(PY) bench/auth.py
+	$(PY) bench/imports.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

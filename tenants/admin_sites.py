@@ -61,8 +61,8 @@ class TenantAdminSite(admin.AdminSite):
         return context
 
 
-class TenantModelAdmin(admin.ModelAdmin):
-    """Model admin for tenant data: a tenant admin may do everything in their tenant."""
+class TenantAdminPermissions:
+    """A tenant admin may do everything to their tenant's data."""
 
     def has_module_permission(self, request) -> bool:
         return is_tenant_admin(request)
@@ -70,7 +70,7 @@ class TenantModelAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return is_tenant_admin(request)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request, obj=None) -> bool:
         return is_tenant_admin(request)
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -78,6 +78,14 @@ class TenantModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return is_tenant_admin(request)
+
+
+class TenantModelAdmin(TenantAdminPermissions, admin.ModelAdmin):
+    pass
+
+
+class TenantTabularInline(TenantAdminPermissions, admin.TabularInline):
+    pass
 
 
 public_admin_site = PublicAdminSite(name="public_admin")

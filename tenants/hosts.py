@@ -7,10 +7,16 @@ moment ago answers at once.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from django.core.cache import cache
 from django_tenants.utils import remove_www
+from redis.exceptions import RedisError
 
 from tenants.models import Domain, Tenant
+
+logger = logging.getLogger(__name__)
 
 HOST_CACHE_SECONDS = 300
 _FIELDS = ("id", "schema_name", "slug", "name", "is_active")
@@ -28,14 +34,19 @@ def tenant_for_host(host: str) -> Tenant | None:
     """The tenant a host name routes to, or None. Misses read the primary: a tenant
     provisioned a moment ago must be reachable whatever the replica's lag."""
     host = normalise_host(host)
-    cached = cache.get(_cache_key(host))
+    try:
+        cached = cache.get(_cache_key(host))
+    except RedisError:
+        logger.warning("host cache unavailable; reading the primary")
+        cached = None
     if cached is not None:
         return Tenant(**cached)
     domain = Domain.objects.using("default").select_related("tenant").filter(domain=host).first()
     if domain is None:
         return None
     tenant = domain.tenant
-    cache.set(_cache_key(host), {f: getattr(tenant, f) for f in _FIELDS}, HOST_CACHE_SECONDS)
+    with contextlib.suppress(RedisError):
+        cache.set(_cache_key(host), {f: getattr(tenant, f) for f in _FIELDS}, HOST_CACHE_SECONDS)
     return tenant
 
 

@@ -6,7 +6,8 @@ from django.db import IntegrityError, transaction
 
 from loupe.api.errors import ApiError
 from tenants.errors import MemberErrorCode
-from tenants.models import Membership, Tenant, User
+from tenants.identity.api_keys import revoke_api_key
+from tenants.models import ApiKey, Membership, Tenant, User
 from tenants.roles import Role
 
 
@@ -65,9 +66,19 @@ def change_role(*, membership: Membership, role: Role, actor_role: Role) -> Memb
 
 
 def remove_member(*, membership: Membership, actor_role: Role) -> None:
-    """Raises ApiError 403 when an admin removes an owner, 409 for the last owner."""
+    """Remove a member and revoke the API keys they created (their sessions end at once).
+    Raises ApiError 403 when an admin removes an owner, 409 for the last owner."""
     if membership.role == Role.OWNER:
         check_may_grant(actor_role=actor_role, role=Role.OWNER)
     with transaction.atomic():
         _check_owner_left(membership)
+        keys = list(
+            ApiKey.objects.select_related("tenant").filter(
+                tenant_id=membership.tenant_id,
+                created_by_id=membership.user_id,
+                revoked_at__isnull=True,
+            )
+        )
+        for api_key in keys:
+            revoke_api_key(api_key=api_key, actor=None)
         membership.delete()

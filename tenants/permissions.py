@@ -20,6 +20,8 @@ ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("tenant", "write"): Role.OWNER,
     ("projects", "read"): Role.VIEWER,
     ("projects", "write"): Role.EDITOR,
+    ("datasets", "read"): Role.VIEWER,
+    ("datasets", "write"): Role.EDITOR,
     ("members", "read"): Role.ADMIN,
     ("members", "write"): Role.ADMIN,
     ("api_keys", "read"): Role.ADMIN,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 # Channels allows ASCII letters, digits, hyphens, underscores and periods in group names.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -17,7 +21,11 @@ def group_name(schema_name: str, *parts: str) -> str:
 
 
 def publish(schema_name: str, *parts: str, event: dict) -> None:
-    """Send `event` to the tenant's group named by `parts` (from sync code)."""
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(schema_name, *parts), {"type": "relay", "event": event}
-    )
+    """Send `event` to the tenant's group named by `parts` (from sync code). Live events are
+    best-effort: a channel layer that is down is logged, never fails the caller's work."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(schema_name, *parts), {"type": "relay", "event": event}
+        )
+    except (RedisError, OSError):
+        logger.warning("live event not published", extra={"group": group_name(schema_name, *parts)})

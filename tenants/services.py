@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 
 from tenants.errors import ProvisioningError, TenantErrorCode
-from tenants.identity.sessions import end_sessions_for_tenant
 from tenants.models import Domain, Membership, Tenant, User
 from tenants.roles import Role
 
@@ -57,12 +56,10 @@ def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Ten
 
 
 def set_tenant_active(*, tenant: Tenant, active: bool) -> Tenant:
-    """Activate or deactivate a tenant. A deactivated tenant's endpoints answer 403 at once:
-    its cached hosts are forgotten and the sessions of its API keys ended."""
+    """Activate or deactivate a tenant. A deactivated tenant's endpoints answer 403 at once
+    (tenants.signals forgets its cached hosts and ends its API-key sessions)."""
     tenant.is_active = active
     tenant.save(update_fields=["is_active"])
-    if not active:
-        end_sessions_for_tenant(tenant)
     return tenant
 
 

@@ -37,4 +37,5 @@ os.environ["REDIS_KEY_PREFIX"] = "loupe-test"
 os.environ["ELASTICSEARCH_INDEX_PREFIX"] = "loupe-test"
 # Checked often, so tests about lag and failover need not wait long.
 os.environ.setdefault("REPLICA_CHECK_INTERVAL_SECONDS", "0.2")
+os.environ.setdefault("REPLICA_RETRY_SECONDS", "0.2")
 os.environ.setdefault("DEBUG", "false")

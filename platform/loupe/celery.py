@@ -16,6 +16,8 @@ from tenant_schemas_celery.app import CeleryApp
 
 from loupe import log_context
 from loupe.db import pinning
+from loupe.db.replica_health import replica_has_replayed
+from loupe.dispatch import PRIMARY_LSN_HEADER
 
 app = CeleryApp("loupe", task_cls="tenants.celery_task:PrimaryTenantTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -23,7 +25,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "index", "gpu")
 
 app.conf.update(
-    include=["workers.system"],
+    include=["workers.system", "workers.imports"],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
     task_routes={
@@ -43,11 +45,20 @@ app.conf.update(
 )
 
 
+def _header(task, name: str):
+    # With the Redis broker, headers may be merged into the request itself.
+    headers = task.request.headers or {}
+    return headers.get(name, task.request.get(name))
+
+
 @task_prerun.connect
 def _start_task_context(task_id=None, task=None, **kwargs) -> None:
-    """Each task starts unpinned (its reads go to the replica until its first write), and
-    its log lines carry its id and tenant. Runs after tenant-schemas-celery's own handler
-    has activated the task's tenant."""
+    """Each task starts unpinned (its reads go to the replica until its first write) unless
+    the replica has not yet replayed the commit that enqueued it; its log lines carry its id
+    and tenant. Runs after tenant-schemas-celery's own handler activated the task's tenant."""
     pinning.start_unpinned()
+    lsn = _header(task, PRIMARY_LSN_HEADER)
+    if lsn and not replica_has_replayed(lsn):
+        pinning.pin_to_primary()
     log_context.job.set(task_id)
     log_context.tenant.set(connection.schema_name)

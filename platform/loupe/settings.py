@@ -34,12 +34,14 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django.contrib.postgres",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     # The admin log lives beside each tenant's data, so its content types match.
     "django.contrib.admin",
     "apps.projects",
+    "apps.datasets",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -81,6 +83,8 @@ DATABASE_ROUTERS = [
 REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
 # How long one verdict on the replica's health is trusted before it is checked again.
 REPLICA_CHECK_INTERVAL_SECONDS = env_float("REPLICA_CHECK_INTERVAL_SECONDS", 1.0)
+# How long a replica found down (or too far behind) is skipped before it is checked again.
+REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, Celery, Channels, Elasticsearch ------------------------------------------------
@@ -178,6 +182,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "loupe.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
+    # `?format=` names export and import formats here, not DRF renderers.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loupe API",
@@ -196,6 +202,20 @@ STATIC_URL = "static/"
 STATIC_ROOT = LOCAL_DIR / "static"
 # The ASGI server serves /static/ itself (admin, API docs) unless a CDN or proxy does.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
+
+# --- Data --------------------------------------------------------------------------------
+
+# Media and uploaded import files; every name starts with the tenant's schema.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(LOCAL_DIR / "media")))
+MEDIA_URL = "media/"
+# Imports may name a `source_uri` only under this directory (a path relative to it).
+IMPORT_ROOT = Path(env_str("IMPORT_ROOT", str(LOCAL_DIR / "imports")))
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000)
+IMPORT_ZIP_MAX_BYTES = env_int("IMPORT_ZIP_MAX_BYTES", 4 * 1024**3)
+IMPORT_ZIP_MAX_RATIO = env_int("IMPORT_ZIP_MAX_RATIO", 100)
+IMPORT_ZIP_MAX_ENTRIES = env_int("IMPORT_ZIP_MAX_ENTRIES", 200_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Operations ----------------------------------------------------------------------------
 

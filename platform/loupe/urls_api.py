@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("apps.projects.api.urls")),
+    path("api/v1/", include("apps.datasets.api.urls")),
 ]

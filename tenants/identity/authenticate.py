@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from redis.exceptions import RedisError
+
 from tenants.identity.claims import identity_from_claims
-from tenants.identity.errors import AuthenticationFailed, AuthErrorCode, TooManyFailures
+from tenants.identity.errors import (
+    AuthenticationFailed,
+    AuthErrorCode,
+    ServiceUnavailable,
+    TooManyFailures,
+)
 from tenants.identity.principal import Identity
 from tenants.identity.sessions import SESSION_PREFIX, identity_for_session
 from tenants.identity.throttle import is_throttled, record_failure
@@ -25,14 +32,19 @@ def bearer_token(authorization: str) -> str | None:
 def authenticate_token(token: str, *, client: str) -> Identity:
     """The identity behind a token. Raises AuthenticationFailed (401) or NotAdmitted (403);
     failures count towards the client's throttle."""
-    if is_throttled(client):
-        raise TooManyFailures(
-            AuthErrorCode.TOO_MANY_FAILURES, "Too many failed authentications; wait a minute."
-        )
     try:
-        if token.startswith(SESSION_PREFIX):
-            return identity_for_session(token)
-        return identity_from_claims(verify_jwt(token))
-    except AuthenticationFailed:
-        record_failure(client)
-        raise
+        if is_throttled(client):
+            raise TooManyFailures(
+                AuthErrorCode.TOO_MANY_FAILURES, "Too many failed authentications; wait a minute."
+            )
+        try:
+            if token.startswith(SESSION_PREFIX):
+                return identity_for_session(token)
+            return identity_from_claims(verify_jwt(token))
+        except AuthenticationFailed:
+            record_failure(client)
+            raise
+    except RedisError as exc:
+        raise ServiceUnavailable(
+            AuthErrorCode.SERVICE_UNAVAILABLE, "Authentication is unavailable; retry shortly."
+        ) from exc

@@ -25,6 +25,8 @@ def identity_from_claims(claims: dict) -> Identity:
     if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise NotAdmitted(AuthErrorCode.UNKNOWN_TENANT, f"No tenant {slug!r} exists.")
     user = _user_for(claims)
+    if not user.is_active:
+        raise NotAdmitted(AuthErrorCode.USER_INACTIVE, "Your account is deactivated.")
     membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
     if membership is None:
         membership = _membership_from_claims(user, tenant, claims)

@@ -24,6 +24,10 @@ class AuthErrorCode(StrEnum):
     NOT_A_MEMBER = "not_a_member"
     TENANT_MISMATCH = "tenant_mismatch"
     UNKNOWN_TENANT = "unknown_tenant"
+    USER_INACTIVE = "user_inactive"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    EMAIL_TAKEN = "email_taken"
+    SERVICE_UNAVAILABLE = "authentication_unavailable"
 
 
 class AuthenticationFailed(Exception):
@@ -47,3 +51,9 @@ class TooManyFailures(AuthenticationFailed):
     """The client failed too often lately: 429, before any verification."""
 
     status = 429
+
+
+class ServiceUnavailable(AuthenticationFailed):
+    """What authentication needs (Redis) is down: 503, and nothing is counted against the client."""
+
+    status = 503

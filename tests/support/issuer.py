@@ -80,6 +80,7 @@ class ExternalIssuer:
             "aud": audience,
             "sub": f"ext|{email}",
             "email": email,
+            "email_verified": True,
             "tenant": tenant,
             "iat": now,
             "nbf": now,

@@ -22,6 +22,7 @@ def dev_claims(*, email: str, tenant: str, **overrides) -> dict:
         "aud": settings.OIDC_AUDIENCE,
         "sub": f"dev|{email}",
         "email": email,
+        "email_verified": True,
         "tenant": tenant,
         "role": "viewer",
         "iat": now,

@@ -1,6 +1,8 @@
 """The role matrix, walked endpoint by endpoint and role by role: each endpoint answers 403
 exactly where the matrix says the role falls short."""
 
+import re
+
 import pytest
 
 from tenants.permissions import ROLE_MATRIX, required_role
@@ -23,7 +25,25 @@ ENDPOINTS = [
     ("GET", "/api/v1/api-keys/", "api_keys", "read"),
     ("POST", "/api/v1/api-keys/", "api_keys", "write"),
     ("DELETE", "/api/v1/api-keys/{key}/", "api_keys", "write"),
+    ("GET", "/api/v1/datasets/", "datasets", "read"),
+    ("POST", "/api/v1/datasets/", "datasets", "write"),
+    ("GET", "/api/v1/datasets/{dataset}/", "datasets", "read"),
+    ("DELETE", "/api/v1/datasets/{dataset}/", "datasets", "write"),
+    ("GET", "/api/v1/datasets/{dataset}/rows/", "datasets", "read"),
+    ("GET", "/api/v1/datasets/{dataset}/imports/", "datasets", "read"),
+    ("POST", "/api/v1/datasets/{dataset}/imports/", "datasets", "write"),
+    ("GET", "/api/v1/datasets/{dataset}/export?format=jsonl", "datasets", "read"),
+    ("GET", "/api/v1/rows/{row}/", "datasets", "read"),
+    ("PATCH", "/api/v1/rows/{row}/", "datasets", "write"),
+    ("DELETE", "/api/v1/rows/{row}/", "datasets", "write"),
+    ("GET", "/api/v1/rows/{row}/annotations/", "datasets", "read"),
+    ("POST", "/api/v1/rows/{row}/annotations/", "datasets", "write"),
+    ("PUT", "/api/v1/annotations/{annotation}/", "datasets", "write"),
+    ("DELETE", "/api/v1/annotations/{annotation}/", "datasets", "write"),
+    ("GET", "/api/v1/imports/{job}/", "datasets", "read"),
 ]
+# Endpoints that need no identity: the API root and trading a key for a session.
+OPEN_ENDPOINTS = {"/api/v1/", "/api/v1/session/"}
 WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[0] != "GET"]
 
 
@@ -31,19 +51,53 @@ def test_every_endpoint_is_in_the_matrix():
     assert {(resource, action) for *_, resource, action in ENDPOINTS} <= set(ROLE_MATRIX)
 
 
+def _api_paths() -> set[str]:
+    from django.urls import get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if hasattr(pattern, "url_patterns"):
+                yield from walk(pattern.url_patterns, route)
+            else:
+                yield "/" + re.sub(r"<(?:\w+:)?(\w+)>", "{}", route)
+
+    return set(walk(get_resolver("loupe.urls_api").url_patterns))
+
+
+def test_the_walk_covers_every_api_endpoint():
+    walked = {re.sub(r"\{\w+\}", "{}", path.split("?")[0]) for _, path, *_ in ENDPOINTS}
+    assert _api_paths() - OPEN_ENDPOINTS == walked
+
+
 @pytest.fixture
 def targets(tenant, make_member, client_for):
     from django_tenants.utils import tenant_context
 
+    from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
     from apps.projects.models import Project
     from tenants.identity.api_keys import create_api_key
 
     owner = tenant.memberships.get(role=Role.OWNER).user
     with tenant_context(tenant):
         project = Project.objects.create(name="target")
+        dataset = Dataset.objects.create(project=project, name="target")
+        row = DataRow.objects.create(dataset=dataset, external_id="target", media_uri="m")
+        annotation = Annotation.objects.create(data_row=row, class_name="car", geometry_type="none")
+        job = ImportJob.objects.create(
+            dataset=dataset, format="jsonl", file_name="x", status="failed"
+        )
     member = make_member(tenant, Role.VIEWER)
     key, _ = create_api_key(tenant=tenant, name="target", role=Role.VIEWER, actor=owner)
-    return {"project": project.pk, "member": member.memberships.get().pk, "key": key.pk}
+    return {
+        "project": project.pk,
+        "member": member.memberships.get().pk,
+        "key": key.pk,
+        "dataset": dataset.pk,
+        "row": row.pk,
+        "annotation": annotation.pk,
+        "job": job.pk,
+    }
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -70,3 +70,15 @@ def _detail(exc) -> str:
 
 def _code(code: Enum | str) -> str:
     return code.value if isinstance(code, Enum) else str(code)
+
+
+def not_found(request, exception=None) -> JsonResponse:
+    """handler404: unknown routes answer in the one error shape too."""
+    return error_response(404, "not_found", f"No endpoint at {request.path}.")
+
+
+def server_error(request) -> JsonResponse:
+    """handler500: the error id finds the traceback in the logs and in Sentry."""
+    return error_response(
+        500, "internal_error", "Something went wrong on our side; quote the error_id."
+    )

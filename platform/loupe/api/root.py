@@ -20,6 +20,7 @@ def api_root(request: Request) -> Response:
             "api_keys": reverse("api-key-list", request=request),
             "session": reverse("session", request=request),
             "projects": reverse("project-list", request=request),
+            "datasets": reverse("dataset-list", request=request),
             "schema": reverse("schema", request=request),
             "docs": reverse("docs", request=request),
         }

@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 
 from django.db import InterfaceError, OperationalError
+from rest_framework.permissions import SAFE_METHODS
 
 from loupe.db import pinning
 from loupe.db.replica_health import mark_replica_down
 
 logger = logging.getLogger(__name__)
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ReplicaFailoverMiddleware:

@@ -7,8 +7,10 @@ import re
 import time
 import uuid
 
+from rest_framework.permissions import SAFE_METHODS
+
 from loupe import log_context
-from loupe.db.pinning import unit_of_work
+from loupe.db.pinning import pin_to_primary, unit_of_work
 
 logger = logging.getLogger("loupe.request")
 
@@ -41,6 +43,10 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         try:
             with unit_of_work():
+                if request.method not in SAFE_METHODS:
+                    # A request that writes reads its targets from the primary too: the row
+                    # it changes may be newer than the replica.
+                    pin_to_primary()
                 response = self.get_response(request)
             log_context.tenant.set(_tenant_label(getattr(request, "tenant", None)))
             log_context.user.set(_user_label(request))

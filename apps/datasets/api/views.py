@@ -1,0 +1,210 @@
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.datasets import exports, imports, selectors, services
+from apps.datasets.api.serializers import (
+    AnnotationInputSerializer,
+    AnnotationSerializer,
+    DataRowPatchSerializer,
+    DataRowSerializer,
+    DatasetInputSerializer,
+    DatasetSerializer,
+    ImportJobSerializer,
+    ImportRequestSerializer,
+)
+from apps.datasets.errors import DatasetErrorCode
+from loupe.api.errors import ApiError
+
+
+class ByNewest(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ById(CursorPagination):
+    # Rows page by id: an index scan that stays stable and fast at millions of rows.
+    ordering = ("id",)
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+def _page(request, view, queryset, serializer, paginator_class=ByNewest):
+    paginator = paginator_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class DatasetListView(APIView):
+    resource = "datasets"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=False)],
+        responses=DatasetSerializer(many=True),
+    )
+    def get(self, request):
+        project = request.query_params.get("project")
+        if project is not None and not project.isdigit():
+            raise ApiError(
+                status=400,
+                code="invalid",
+                detail="project must be an id.",
+                fields={"project": ["not an id"]},
+            )
+        queryset = selectors.datasets(project_id=int(project) if project else None)
+        return _page(request, self, queryset, DatasetSerializer)
+
+    @extend_schema(request=DatasetInputSerializer, responses={201: DatasetSerializer})
+    def post(self, request):
+        data = DatasetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = services.create_dataset(
+            project_id=data.validated_data["project"],
+            name=data.validated_data["name"],
+            description=data.validated_data["description"],
+            actor=request.user,
+        )
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailView(APIView):
+    resource = "datasets"
+
+    @extend_schema(responses=DatasetSerializer)
+    def get(self, request, dataset_id: int):
+        return Response(DatasetSerializer(selectors.get_dataset(dataset_id=dataset_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, dataset_id: int):
+        services.delete_dataset(
+            dataset=selectors.get_dataset(dataset_id=dataset_id), actor=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DataRowListView(APIView):
+    resource = "datasets"
+
+    @extend_schema(responses=DataRowSerializer(many=True))
+    def get(self, request, dataset_id: int):
+        rows = selectors.rows_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
+        return _page(request, self, rows, DataRowSerializer, ById)
+
+
+class DataRowDetailView(APIView):
+    resource = "datasets"
+
+    @extend_schema(responses=DataRowSerializer)
+    def get(self, request, row_id: int):
+        return Response(DataRowSerializer(selectors.get_row(row_id=row_id)).data)
+
+    @extend_schema(request=DataRowPatchSerializer, responses=DataRowSerializer)
+    def patch(self, request, row_id: int):
+        row = selectors.get_row(row_id=row_id)
+        data = DataRowPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.update_row(row=row, actor=request.user, **data.validated_data)
+        return Response(DataRowSerializer(selectors.get_row(row_id=row.pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, row_id: int):
+        services.delete_row(row=selectors.get_row(row_id=row_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationListView(APIView):
+    resource = "datasets"
+
+    @extend_schema(responses=AnnotationSerializer(many=True))
+    def get(self, request, row_id: int):
+        row = selectors.get_row(row_id=row_id)
+        return Response(AnnotationSerializer(row.annotations.all(), many=True).data)
+
+    @extend_schema(request=AnnotationInputSerializer, responses={201: AnnotationSerializer})
+    def post(self, request, row_id: int):
+        row = selectors.get_row(row_id=row_id)
+        data = AnnotationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation = services.create_annotation(row=row, actor=request.user, **data.validated_data)
+        return Response(AnnotationSerializer(annotation).data, status=status.HTTP_201_CREATED)
+
+
+class AnnotationDetailView(APIView):
+    resource = "datasets"
+
+    @extend_schema(request=AnnotationInputSerializer, responses=AnnotationSerializer)
+    def put(self, request, annotation_id: int):
+        annotation = selectors.get_annotation(annotation_id=annotation_id)
+        data = AnnotationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation = services.update_annotation(
+            annotation=annotation, actor=request.user, **data.validated_data
+        )
+        return Response(AnnotationSerializer(annotation).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, annotation_id: int):
+        services.delete_annotation(
+            annotation=selectors.get_annotation(annotation_id=annotation_id), actor=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImportListView(APIView):
+    resource = "datasets"
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(responses=ImportJobSerializer(many=True))
+    def get(self, request, dataset_id: int):
+        jobs = selectors.imports_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
+        return _page(request, self, jobs, ImportJobSerializer)
+
+    @extend_schema(request=ImportRequestSerializer, responses={202: ImportJobSerializer})
+    def post(self, request, dataset_id: int):
+        dataset = selectors.get_dataset(dataset_id=dataset_id)
+        data = ImportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = imports.start_import(
+            dataset=dataset,
+            format=data.validated_data["format"],
+            upload=data.validated_data.get("file"),
+            source_uri=data.validated_data.get("source_uri", ""),
+            actor=request.user,
+        )
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailView(APIView):
+    resource = "datasets"
+
+    @extend_schema(responses=ImportJobSerializer)
+    def get(self, request, job_id: int):
+        return Response(ImportJobSerializer(selectors.get_import(job_id=job_id)).data)
+
+
+class ExportView(APIView):
+    resource = "datasets"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(exports.WRITERS), required=True)],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request, dataset_id: int):
+        dataset = selectors.get_dataset(dataset_id=dataset_id)
+        export_format = request.query_params.get("format", "")
+        writer = exports.WRITERS.get(export_format)
+        if writer is None:
+            raise ApiError(
+                status=400,
+                code=DatasetErrorCode.UNKNOWN_FORMAT,
+                detail=f"format must be one of {', '.join(exports.WRITERS)}.",
+                fields={"format": ["unknown"]},
+            )
+        content_type, extension, chunks = writer(dataset=dataset)
+        response = StreamingHttpResponse(chunks, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="dataset-{dataset.pk}.{extension}"'
+        return response

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class DatasetErrorCode(StrEnum):
+    NAME_TAKEN = "dataset_name_taken"
+    UNKNOWN_PROJECT = "unknown_project"
+    INVALID_SOURCE = "invalid_source"
+    SOURCE_NOT_FOUND = "source_not_found"
+    FILE_REQUIRED = "file_or_source_required"
+    UNKNOWN_FORMAT = "unknown_format"
+    INVALID_METADATA = "invalid_metadata"

@@ -1,0 +1,98 @@
+"""JSON Lines: one row per line, each a JSON object in the shape `validation.row_from_object`
+checks (external_id, media_uri, width, height, metadata, tags, annotations)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from apps.datasets.importers.records import ParsedRow, RowError
+from apps.datasets.importers.validation import (
+    InvalidField,
+    reject_json_constant,
+    row_from_object,
+)
+
+MAX_LINE_BYTES = 1024 * 1024
+_SKIP_CHUNK_BYTES = 64 * 1024
+
+
+class JsonlImporter:
+    """Reads a JSON Lines file of rows.
+
+    Yields, in file order, one `ParsedRow` or one `RowError` per non-blank line, numbered from
+    1; blank lines are skipped. Holds one line at a time: a line past `MAX_LINE_BYTES` is
+    reported and skipped in bounded chunks, never read whole. Never raises `FileRejected`:
+    a JSONL file has no part whose failure spoils the others.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = path
+
+    def iter_records(self) -> Iterator[ParsedRow | RowError]:
+        with open(self._path, "rb") as stream:
+            yield from iter_jsonl_rows(stream)
+
+
+def iter_jsonl_rows(stream: BinaryIO) -> Iterator[ParsedRow | RowError]:
+    """The rows of a binary stream of JSON Lines (a file, or an entry inside a ZIP)."""
+    for number, content in _numbered_lines(stream):
+        if content is None:
+            yield RowError(
+                number,
+                None,
+                f"line is longer than {MAX_LINE_BYTES // 1024} KiB; "
+                "split the row's data or move large values out of the file",
+            )
+            continue
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield RowError(
+                number,
+                None,
+                f"line is not valid UTF-8 (bad byte at position {error.start + 1}); "
+                "save the file as UTF-8",
+            )
+            continue
+        if not text.strip():
+            continue
+        yield _parse_line(number, text)
+
+
+def _parse_line(number: int, text: str) -> ParsedRow | RowError:
+    try:
+        obj = json.loads(text, parse_constant=reject_json_constant)
+    except json.JSONDecodeError as error:
+        return RowError(
+            number,
+            None,
+            f"invalid JSON: {error.msg} at column {error.colno}; "
+            "each line must be one complete JSON object",
+        )
+    except (ValueError, RecursionError) as error:
+        return RowError(number, None, f"invalid JSON: {error}")
+    try:
+        return row_from_object(obj, line=number)
+    except InvalidField as error:
+        return RowError(number, error.field, error.message)
+
+
+def _numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(number, bytes) for each physical line; None in place of a line past the limit."""
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 2):
+        number += 1
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        if not raw.endswith(b"\n") and len(raw) > MAX_LINE_BYTES:
+            # The line goes on past what was read: drop the rest without holding it.
+            while (rest := stream.readline(_SKIP_CHUNK_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+            continue
+        content = raw.rstrip(b"\r\n")
+        yield number, (content if len(content) <= MAX_LINE_BYTES else None)

@@ -1,0 +1,241 @@
+"""Import jobs: accepting a file, and running its import in batches.
+
+run_import is what the worker calls. It commits each batch together with the job's counters,
+so a worker killed mid-import leaves the job resumable: running it again skips the records
+already committed and finishes with no duplicates (the upsert is keyed by external_id anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from apps.datasets.copy_writer import write_batch
+from apps.datasets.errors import DatasetErrorCode
+from apps.datasets.importers.formats import importer_for
+from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
+from apps.datasets.models import Dataset, ImportFormat, ImportJob, ImportStatus
+from loupe.api.errors import ApiError
+from loupe.dispatch import enqueue_on_commit
+from tenants.activation import active_schema
+from tenants.realtime import publish
+
+logger = logging.getLogger(__name__)
+
+FINAL = {ImportStatus.SUCCEEDED, ImportStatus.PARTIALLY_FAILED, ImportStatus.FAILED}
+
+
+def _source_path(source_uri: str) -> Path:
+    if source_uri.startswith("s3://"):
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.INVALID_SOURCE,
+            detail="s3:// sources need S3 storage, and this deployment stores files locally.",
+            fields={"source_uri": ["s3 not configured"]},
+        )
+    root = Path(settings.IMPORT_ROOT).resolve()
+    path = (root / source_uri.removeprefix("file://").lstrip("/")).resolve()
+    if not path.is_relative_to(root):
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.INVALID_SOURCE,
+            detail="source_uri must be a path inside the import root.",
+            fields={"source_uri": ["outside"]},
+        )
+    if not path.is_file():
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.SOURCE_NOT_FOUND,
+            detail=f"No file {source_uri!r} under the import root.",
+            fields={"source_uri": ["not found"]},
+        )
+    return path
+
+
+def start_import(
+    *, dataset: Dataset, format: str, upload=None, source_uri: str = "", actor
+) -> ImportJob:
+    """Record an import job for an uploaded file or a `source_uri` under IMPORT_ROOT, and
+    queue it once committed. Raises ApiError 400 for a missing, unsafe or unknown source."""
+    if format not in ImportFormat.values:
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.UNKNOWN_FORMAT,
+            detail=f"format must be one of {', '.join(ImportFormat.values)}.",
+            fields={"format": ["unknown"]},
+        )
+    if (upload is None) == (not source_uri):
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.FILE_REQUIRED,
+            detail="Send exactly one of an uploaded `file` or a `source_uri`.",
+        )
+    if source_uri:
+        file_name = str(_source_path(source_uri))
+    else:
+        name = f"{active_schema()}/imports/{uuid.uuid4().hex}/{Path(upload.name).name}"
+        file_name = default_storage.save(name, upload)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            dataset=dataset,
+            format=format,
+            source_uri=source_uri,
+            file_name=file_name,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        enqueue_on_commit("workers.imports.run_import", kwargs={"job_id": job.pk})
+    return job
+
+
+def create_local_import(*, dataset: Dataset, format: str, path: str) -> ImportJob:
+    """A job for a file on this machine, run by the caller (the import_dataset command)."""
+    return ImportJob.objects.create(dataset=dataset, format=format, source_uri=path, file_name=path)
+
+
+def local_path(job: ImportJob) -> str:
+    return job.file_name if job.source_uri else default_storage.path(job.file_name)
+
+
+def job_event(job: ImportJob) -> dict:
+    return {
+        "type": "import.progress",
+        "id": job.pk,
+        "status": job.status,
+        "total": job.total,
+        "created": job.created,
+        "updated": job.updated,
+        "unchanged": job.unchanged,
+        "failed": job.failed,
+        "detail": job.detail,
+    }
+
+
+def _publish(job: ImportJob) -> None:
+    publish(active_schema(), "import", str(job.pk), event=job_event(job))
+
+
+def run_import(*, job_id: int, on_progress=None) -> ImportJob:
+    """Run (or resume) an import job to its end. Idempotent: a finished job is returned
+    as is. `on_progress(job)` is called after each committed batch."""
+    job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
+    if job.status in FINAL:
+        return job
+    job.status = ImportStatus.RUNNING
+    job.started_at = job.started_at or timezone.now()
+    job.save(update_fields=["status", "started_at"])
+    started = time.perf_counter()
+    extract_dir = tempfile.mkdtemp(prefix=f"import-{job.pk}-")
+    try:
+        importer = importer_for(
+            job.format,
+            local_path(job),
+            extract_dir=extract_dir,
+            max_total_bytes=settings.IMPORT_ZIP_MAX_BYTES,
+            max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
+            max_entries=settings.IMPORT_ZIP_MAX_ENTRIES,
+        )
+        _run_batches(job, importer.iter_records(), on_progress)
+    except FileRejected as exc:
+        job.detail = f"{exc.code}: {exc.message}"
+    finally:
+        shutil.rmtree(extract_dir, ignore_errors=True)
+    job.status = _final_status(job)
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at", "detail"])
+    _publish(job)
+    logger.info(
+        "import finished",
+        extra={
+            "import_job": job.pk,
+            "status": job.status,
+            "rows": job.total,
+            "seconds": round(time.perf_counter() - started, 2),
+        },
+    )
+    return job
+
+
+def _final_status(job: ImportJob) -> ImportStatus:
+    if job.detail:
+        return ImportStatus.FAILED
+    if job.failed == 0:
+        return ImportStatus.SUCCEEDED
+    return ImportStatus.PARTIALLY_FAILED if job.total > job.failed else ImportStatus.FAILED
+
+
+def _run_batches(job: ImportJob, records, on_progress) -> None:
+    batch: list[ParsedRow | RowError] = []
+    for index, record in enumerate(records):
+        if index < job.records_done:  # committed by an earlier, interrupted run
+            _discard_media(record)
+            continue
+        batch.append(record)
+        if len(batch) >= settings.IMPORT_BATCH_SIZE:
+            _commit_batch(job, batch, on_progress)
+            batch = []
+    if batch:
+        _commit_batch(job, batch, on_progress)
+
+
+def _commit_batch(job: ImportJob, records: list, on_progress) -> None:
+    errors = [r for r in records if isinstance(r, RowError)]
+    rows = [r for r in records if isinstance(r, ParsedRow)]
+    with transaction.atomic():
+        rows = [_with_stored_media(job, row) for row in rows]
+        result = write_batch(dataset_id=job.dataset_id, rows=rows)
+        errors += result.errors
+        job.records_done += len(records)
+        job.created += result.created
+        job.updated += result.updated
+        job.unchanged += result.unchanged
+        job.failed += len(errors)
+        room = ImportJob.MAX_ERRORS - len(job.errors)
+        job.errors += [
+            {"line": e.line, "field": e.field, "message": e.message} for e in errors[:room]
+        ]
+        job.save(
+            update_fields=["records_done", "created", "updated", "unchanged", "failed", "errors"]
+        )
+    _publish(job)
+    if on_progress is not None:
+        on_progress(job)
+
+
+def _with_stored_media(job: ImportJob, row: ParsedRow) -> ParsedRow:
+    """Move an extracted media file into storage under the tenant's prefix (a fixed name per
+    dataset and entry, so a resumed import overwrites rather than duplicates)."""
+    if row.media_file is None:
+        return row
+    name = f"{active_schema()}/datasets/{job.dataset_id}/media/{row.media_uri}"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with open(row.media_file, "rb") as handle:
+        stored = default_storage.save(name, handle)
+    os.unlink(row.media_file)
+    return ParsedRow(
+        line=row.line,
+        external_id=row.external_id,
+        media_uri=stored,
+        width=row.width,
+        height=row.height,
+        metadata=row.metadata,
+        tags=row.tags,
+        annotations=row.annotations,
+    )
+
+
+def _discard_media(record) -> None:
+    if isinstance(record, ParsedRow) and record.media_file:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(record.media_file)

@@ -1,0 +1,141 @@
+"""Datasets, their data rows and annotations, and the jobs that import them."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+
+from apps.datasets.importers.records import AnnotationSource, GeometryType
+from apps.projects.models import Project
+
+
+class Dataset(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="dataset_name_unique_in_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataRow(models.Model):
+    """One image and what is known about it. `external_id` is the client's own key."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rows")
+    external_id = models.CharField(max_length=255)
+    media_uri = models.TextField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    # A digest of the row and its annotations as last imported: an import that brings the
+    # same content again leaves the row untouched.
+    content_hash = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"], name="datarow_external_id_unique_in_dataset"
+            )
+        ]
+        indexes = [
+            GinIndex(
+                fields=["metadata"], name="datarow_metadata_gin", opclasses=["jsonb_path_ops"]
+            ),
+            GinIndex(fields=["tags"], name="datarow_tags_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Annotation(models.Model):
+    data_row = models.ForeignKey(DataRow, on_delete=models.CASCADE, related_name="annotations")
+    class_name = models.CharField(max_length=200)
+    geometry_type = models.CharField(
+        max_length=16, choices=[(g.value, g.value) for g in GeometryType]
+    )
+    geometry = models.JSONField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    source = models.CharField(
+        max_length=8,
+        choices=[(s.value, s.value) for s in AnnotationSource],
+        default=AnnotationSource.HUMAN,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["class_name"], name="annotation_class_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.class_name} on {self.data_row_id}"
+
+
+class ImportFormat(models.TextChoices):
+    JSONL = "jsonl"
+    CSV = "csv"
+    COCO = "coco"
+    ZIP = "zip"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_FAILED = "partially_failed"
+    FAILED = "failed"
+
+
+class ImportJob(models.Model):
+    """One import of one file into one dataset. Counters and `records_done` are committed
+    with each batch, so a job whose worker died resumes where it stopped."""
+
+    MAX_ERRORS = 1000
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
+    format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    source_uri = models.TextField(blank=True)
+    # Where the file is: a storage name (uploads) or a path under IMPORT_ROOT.
+    file_name = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="+",
+    )
+    records_done = models.PositiveBigIntegerField(default=0)
+    created = models.PositiveBigIntegerField(default=0)
+    updated = models.PositiveBigIntegerField(default=0)
+    unchanged = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    detail = models.TextField(blank=True, help_text="why the whole file was refused, if it was")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "created_at"], name="import_dataset_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.format}, {self.status})"
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed

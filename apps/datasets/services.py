@@ -1,0 +1,79 @@
+"""Changes to datasets, data rows and annotations made one at a time (imports are in
+imports.py)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from apps.datasets.errors import DatasetErrorCode
+from apps.datasets.models import Annotation, DataRow, Dataset
+from apps.projects.models import Project
+from loupe.api.errors import ApiError
+
+
+def create_dataset(*, project_id: int, name: str, description: str = "", actor) -> Dataset:
+    """Raises ApiError 400 for an unknown project, 409 for a name taken in the project."""
+    if not Project.objects.filter(pk=project_id).exists():
+        raise ApiError(
+            status=400,
+            code=DatasetErrorCode.UNKNOWN_PROJECT,
+            detail=f"No project {project_id} in this tenant.",
+            fields={"project": ["unknown"]},
+        )
+    try:
+        with transaction.atomic():
+            return Dataset.objects.create(project_id=project_id, name=name, description=description)
+    except IntegrityError as exc:
+        raise ApiError(
+            status=409,
+            code=DatasetErrorCode.NAME_TAKEN,
+            detail=f"The project has a dataset named {name!r}; choose another name.",
+            fields={"name": ["taken"]},
+        ) from exc
+
+
+def delete_dataset(*, dataset: Dataset, actor) -> None:
+    dataset.delete()
+
+
+def update_row(
+    *, row: DataRow, actor, metadata: dict | None = None, tags: list[str] | None = None
+) -> DataRow:
+    """Replace a row's metadata and/or tags. Clears its content digest, so the next import of
+    the row's file writes it again rather than calling it unchanged."""
+    fields = ["content_hash", "updated_at"]
+    if metadata is not None:
+        row.metadata = metadata
+        fields.append("metadata")
+    if tags is not None:
+        row.tags = tags
+        fields.append("tags")
+    row.content_hash = ""
+    row.save(update_fields=fields)
+    return row
+
+
+def delete_row(*, row: DataRow, actor) -> None:
+    row.delete()
+
+
+def create_annotation(*, row: DataRow, actor, **fields) -> Annotation:
+    with transaction.atomic():
+        annotation = Annotation.objects.create(data_row=row, **fields)
+        DataRow.objects.filter(pk=row.pk).update(content_hash="")
+    return annotation
+
+
+def update_annotation(*, annotation: Annotation, actor, **fields) -> Annotation:
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(annotation, name, value)
+        annotation.save(update_fields=[*fields, "updated_at"])
+        DataRow.objects.filter(pk=annotation.data_row_id).update(content_hash="")
+    return annotation
+
+
+def delete_annotation(*, annotation: Annotation, actor) -> None:
+    with transaction.atomic():
+        DataRow.objects.filter(pk=annotation.data_row_id).update(content_hash="")
+        annotation.delete()

@@ -1,0 +1,110 @@
+"""Datasets, rows and annotations through the API."""
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from apps.datasets.models import Annotation, DataRow, Dataset
+from apps.projects.models import Project
+from tenants.roles import Role
+
+
+@pytest.fixture
+def stored_row(tenant, dataset):
+    with tenant_context(tenant):
+        return DataRow.objects.create(
+            dataset_id=dataset["id"], external_id="a", media_uri="m", metadata={"k": 1}, tags=["x"]
+        )
+
+
+def test_dataset_name_is_unique_within_a_project(editor, dataset):
+    response = editor.post(
+        "/api/v1/datasets/",
+        {"project": dataset["project"], "name": "frames"},
+        content_type="application/json",
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "dataset_name_taken"
+
+
+def test_dataset_in_an_unknown_project_is_refused(editor):
+    response = editor.post(
+        "/api/v1/datasets/", {"project": 999999, "name": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_project"
+
+
+def test_viewer_cannot_create_a_dataset(tenant, make_member, client_for, dataset):
+    viewer = client_for(tenant, make_member(tenant, Role.VIEWER))
+    response = viewer.post(
+        "/api/v1/datasets/",
+        {"project": dataset["project"], "name": "v"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+
+
+def test_patch_replaces_metadata_and_tags(editor, stored_row):
+    response = editor.patch(
+        f"/api/v1/rows/{stored_row.pk}/",
+        {"metadata": {"k": 2}, "tags": ["y"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert (response.json()["metadata"], response.json()["tags"]) == ({"k": 2}, ["y"])
+
+
+def test_bad_patch_leaves_the_row_unchanged(tenant, editor, stored_row):
+    response = editor.patch(
+        f"/api/v1/rows/{stored_row.pk}/", {"metadata": [1]}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    with tenant_context(tenant):
+        assert DataRow.objects.get(pk=stored_row.pk).metadata == {"k": 1}
+
+
+def test_annotations_are_added_changed_and_removed(tenant, editor, stored_row):
+    created = editor.post(
+        f"/api/v1/rows/{stored_row.pk}/annotations/",
+        {
+            "class_name": "car",
+            "geometry_type": "bbox",
+            "geometry": {"x": 1, "y": 1, "w": 2, "h": 2},
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    annotation_id = created.json()["id"]
+    changed = editor.put(
+        f"/api/v1/annotations/{annotation_id}/",
+        {"class_name": "truck", "geometry_type": "none"},
+        content_type="application/json",
+    )
+    assert changed.json()["class_name"] == "truck"
+    assert editor.delete(f"/api/v1/annotations/{annotation_id}/").status_code == 204
+    with tenant_context(tenant):
+        assert not Annotation.objects.filter(pk=annotation_id).exists()
+
+
+def test_bad_geometry_is_refused_with_the_field_named(editor, stored_row):
+    response = editor.post(
+        f"/api/v1/rows/{stored_row.pk}/annotations/",
+        {"class_name": "car", "geometry_type": "bbox", "geometry": {"x": 1}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "geometry" in response.json()["fields"]
+
+
+def test_rows_of_another_tenant_answer_404(other_tenant, editor):
+    with tenant_context(other_tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="p"), name="d")
+        theirs = DataRow.objects.create(dataset=dataset, external_id="secret", media_uri="m")
+    assert editor.get(f"/api/v1/rows/{theirs.pk}/").status_code == 404
+    assert editor.get(f"/api/v1/datasets/{dataset.pk}/rows/").status_code == 404
+
+
+def test_deleting_a_row_deletes_it(tenant, editor, stored_row):
+    assert editor.delete(f"/api/v1/rows/{stored_row.pk}/").status_code == 204
+    with tenant_context(tenant):
+        assert not DataRow.objects.filter(pk=stored_row.pk).exists()

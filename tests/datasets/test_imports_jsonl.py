@@ -1,0 +1,103 @@
+"""JSONL imports through the API and the real worker: idempotent, and bad rows never stop
+or corrupt the rest."""
+
+from tests.datasets.conftest import all_rows, jsonl, row, upload
+
+
+def test_jsonl_import_creates_rows_with_annotations(editor, dataset, run_import):
+    job = run_import(dataset["id"], jsonl([row(i) for i in range(250)]))
+    assert (job["status"], job["total"], job["created"], job["failed"]) == (
+        "succeeded",
+        250,
+        250,
+        0,
+    )
+    rows = all_rows(editor, dataset["id"])
+    assert len(rows) == 250
+    assert rows[0]["annotations"][0]["geometry"] == {"x": 1, "y": 2, "w": 30, "h": 40}
+    assert rows[0]["metadata"] == {"camera": "front", "i": 0}
+
+
+def test_reimport_of_the_same_file_changes_nothing(editor, dataset, run_import):
+    content = jsonl([row(i) for i in range(50)])
+    run_import(dataset["id"], content)
+    before = all_rows(editor, dataset["id"])
+    again = run_import(dataset["id"], content)
+    assert (again["unchanged"], again["created"], again["updated"]) == (50, 0, 0)
+    assert all_rows(editor, dataset["id"]) == before
+
+
+def test_changed_rows_are_updated_and_their_annotations_replaced(editor, dataset, run_import):
+    run_import(dataset["id"], jsonl([row(i) for i in range(10)]))
+    changed = [row(i) for i in range(10)]
+    changed[3]["annotations"] = [{"class": "person", "bbox": [5, 5, 5, 5]}, {"class": "dog"}]
+    job = run_import(dataset["id"], jsonl(changed))
+    assert (job["updated"], job["unchanged"]) == (1, 9)
+    third = next(r for r in all_rows(editor, dataset["id"]) if r["external_id"] == "img-3")
+    assert sorted(a["class_name"] for a in third["annotations"]) == ["dog", "person"]
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(editor, dataset, run_import):
+    lines = [row(0), "{not json", row(2), {"media_uri": "x"}, row(4, width=-3), row(5)]
+    job = run_import(dataset["id"], jsonl(lines))
+    assert job["status"] == "partially_failed"
+    assert (job["created"], job["failed"]) == (3, 3)
+    assert sorted(error["line"] for error in job["errors"]) == [2, 4, 5]
+    assert all(error["message"] for error in job["errors"])
+    assert {r["external_id"] for r in all_rows(editor, dataset["id"])} == {
+        "img-0",
+        "img-2",
+        "img-5",
+    }
+
+
+def test_a_file_of_only_bad_rows_fails_and_stores_nothing(editor, dataset, run_import):
+    job = run_import(dataset["id"], b"garbage\n{}\n")
+    assert job["status"] == "failed"
+    assert all_rows(editor, dataset["id"]) == []
+
+
+def test_import_needs_exactly_one_source(editor, dataset):
+    response = editor.post(f"/api/v1/datasets/{dataset['id']}/imports/", {"format": "jsonl"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "file_or_source_required"
+
+
+def test_source_uri_outside_the_import_root_is_refused(editor, dataset):
+    for source, code in (
+        ("../../etc/passwd", "invalid_source"),
+        ("s3://b/k.jsonl", "invalid_source"),
+        ("missing.jsonl", "source_not_found"),
+    ):
+        response = editor.post(
+            f"/api/v1/datasets/{dataset['id']}/imports/",
+            {"format": "jsonl", "source_uri": source},
+            content_type="application/json",
+        )
+        assert response.status_code == 400, source
+        assert response.json()["code"] == code
+
+
+def test_unknown_format_is_refused(editor, dataset):
+    response = upload(editor, dataset["id"], b"{}", "x.txt", "xml")
+    assert response.status_code == 400
+    assert "format" in response.json()["fields"]
+
+
+def test_export_round_trips_through_import_unchanged(editor, dataset, run_import):
+    rows = [
+        row(i, annotations=[{"class": "car", "polygon": [[0, 0], [4, 0], [4, 4]]}])
+        for i in range(30)
+    ]
+    run_import(dataset["id"], jsonl(rows))
+    exported = b"".join(
+        editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=jsonl").streaming_content
+    )
+    assert exported.count(b"\n") == 30
+    again = run_import(dataset["id"], exported)
+    assert (again["unchanged"], again["failed"]) == (30, 0)
+
+
+def test_export_of_an_unknown_format_is_refused(editor, dataset):
+    response = editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=xml")
+    assert response.status_code == 400
