@@ -23,11 +23,13 @@ def check_may_grant(*, actor_role: Role, role: Role) -> None:
 
 
 def _check_owner_left(membership: Membership) -> None:
+    """Call inside a transaction. Locks the tenant's row, so two owners demoting each other
+    at once are serialised and the second sees the first's change (a FOR UPDATE on count()
+    would lock nothing)."""
     if membership.role != Role.OWNER:
         return
-    owners = Membership.objects.select_for_update().filter(
-        tenant=membership.tenant, role=Role.OWNER
-    )
+    Tenant.objects.select_for_update().filter(pk=membership.tenant_id).first()
+    owners = Membership.objects.filter(tenant_id=membership.tenant_id, role=Role.OWNER)
     if owners.count() <= 1:
         raise ApiError(
             status=409,

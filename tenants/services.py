@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from tenants.errors import ProvisioningError, TenantErrorCode
 from tenants.models import Domain, Membership, Tenant, User
@@ -52,6 +52,10 @@ def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Ten
             owner = User.objects.create_user(owner_email)
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
         tenant.create_schema(check_if_exists=True, verbosity=0)
+    # A database session that has cloned schemas keeps catalog caches that make each further
+    # clone slower (0.2 s growing past 2 s after a hundred); a fresh session stays flat.
+    if not connections["default"].in_atomic_block:
+        connections["default"].close()
     return tenant
 
 

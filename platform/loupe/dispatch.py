@@ -16,7 +16,7 @@ SCHEMA_HEADER = "_schema_name"
 
 def _primary_lsn() -> str:
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
         return cursor.fetchone()[0]
 
 

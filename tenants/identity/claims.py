@@ -44,16 +44,26 @@ def _user_for(claims: dict) -> User:
         raise NotAdmitted(
             AuthErrorCode.NOT_A_MEMBER, "The token has no email claim for a new user."
         )
-    user = users.filter(email=email, subject__isnull=True).first()
-    if user is not None:  # invited by e-mail, seen now for the first time
-        user.subject = subject
+    # Only an address the issuer vouches for may claim an account made by e-mail (an
+    # invitation, a tenant's first owner): otherwise anyone could sign up as the owner.
+    if claims.get("email_verified") is not True:
+        raise NotAdmitted(
+            AuthErrorCode.EMAIL_NOT_VERIFIED, "The issuer has not verified this e-mail address."
+        )
+    user = users.filter(email=email).first()
+    if user is not None:
+        if user.subject is not None:
+            raise NotAdmitted(
+                AuthErrorCode.EMAIL_TAKEN, "This e-mail address belongs to another sign-in."
+            )
+        user.subject = subject  # invited by e-mail, seen now for the first time
         user.save(update_fields=["subject"])
         return user
     try:
         with transaction.atomic():
             return User.objects.create_user(email, subject=subject)
     except IntegrityError:  # a concurrent first request created them
-        return users.get(subject=subject)
+        return users.get(email=email)
 
 
 def _membership_from_claims(user: User, tenant: Tenant, claims: dict) -> Membership:

@@ -77,9 +77,9 @@ def verify_jwt(token: str) -> dict:
     Raises AuthenticationFailed with a code saying which check failed."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as exc:
+    except jwt.InvalidTokenError as exc:  # DecodeError, and a bad kid or crit header
         raise AuthenticationFailed(
-            AuthErrorCode.MALFORMED_TOKEN, "The token is not a JWT."
+            AuthErrorCode.MALFORMED_TOKEN, "The token is not a well-formed JWT."
         ) from exc
     algorithm = header.get("alg")
     if algorithm not in settings.OIDC_ALGORITHMS:

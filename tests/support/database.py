@@ -28,7 +28,7 @@ def recreate(name: str) -> None:
     with psycopg.connect(**_maintenance_conninfo("default")) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-        (target,) = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
+        (target,) = conn.execute("SELECT pg_current_wal_lsn()").fetchone()
     deadline = time.monotonic() + 30
     with psycopg.connect(**_maintenance_conninfo("replica")) as conn:
         while not conn.execute(
@@ -42,7 +42,7 @@ def recreate(name: str) -> None:
 def wait_for_replica_catch_up(timeout: float = 10.0) -> None:
     """Until the replica has replayed everything the primary has written so far."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        cursor.execute("SELECT pg_current_wal_lsn()")
         (target,) = cursor.fetchone()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -70,3 +70,11 @@ def with_forged_payload(token: str, **changes) -> str:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims.update(changes)
     return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+
+
+def with_header(token: str, **changes) -> str:
+    """The same payload and signature under a changed header."""
+    header, payload, signature = token.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    fields.update(changes)
+    return f"{_b64(json.dumps(fields).encode())}.{payload}.{signature}"

@@ -77,3 +77,25 @@ def test_unknown_kids_do_not_hammer_the_issuer(issuer, tenant, make_member):
         assert response.status_code == 401
         assert response.json()["code"] == "unknown_key"
     assert issuer.jwks_fetches == fetches  # within OIDC_JWKS_MIN_REFRESH_SECONDS: no refetch
+
+
+def test_an_unverified_email_cannot_claim_an_invited_account(issuer, tenant, make_member):
+    invited = make_member(tenant, Role.ADMIN)  # invited by e-mail: no subject yet
+    wait_for_replica_catch_up()
+    token = issuer.keys[0].sign(
+        issuer.claims(email=invited.email, tenant=tenant.slug, email_verified=False)
+    )
+    response = _me(tenant, token)
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "email_not_verified"
+    invited.refresh_from_db()
+    assert invited.subject is None
+
+
+def test_a_deactivated_user_is_refused(issuer, tenant, make_member):
+    member = make_member(tenant, Role.VIEWER)
+    member.is_active = False
+    member.save()
+    wait_for_replica_catch_up()
+    response = _me(tenant, issuer.token(email=member.email, tenant=tenant.slug))
+    assert (response.status_code, response.json()["code"]) == (403, "user_inactive")

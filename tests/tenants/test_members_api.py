@@ -51,7 +51,9 @@ def test_an_admin_cannot_remove_an_owner(tenant, make_member, client_for):
     make_member(tenant, Role.OWNER)
     client = client_for(tenant, make_member(tenant, Role.ADMIN))
     owner = tenant.memberships.filter(role=Role.OWNER).first()
-    assert client.delete(f"/api/v1/members/{owner.pk}/").status_code == 403
+    response = client.delete(f"/api/v1/members/{owner.pk}/")
+    assert (response.status_code, response.json()["code"]) == (403, "role_above_yours")
+    assert Membership.objects.filter(pk=owner.pk).exists()
 
 
 def test_an_editor_cannot_manage_members(tenant, make_member, client_for):

@@ -46,7 +46,9 @@ def test_template_is_migrated_with_every_tenant_app(live_db):
     )
 
 
-@pytest.mark.parametrize("slug", ["A", "public", "has space", "9lead", "tenant_template", "x"])
+@pytest.mark.parametrize(
+    "slug", ["A", "public", "has space", "9lead", "tenant-template", "double--dash", "x"]
+)
 def test_create_tenant_refuses_a_bad_slug_and_changes_nothing(live_db, slug):
     before = Tenant.objects.count()
     with pytest.raises(CommandError, match="invalid_slug"):

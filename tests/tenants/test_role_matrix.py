@@ -108,7 +108,8 @@ def test_endpoint_answers_403_exactly_below_the_required_role(
     client = client_for(tenant, make_member(tenant, role))
     response = client.generic(method, path.format(**targets), "{}", content_type="application/json")
     if role.at_least(required_role(resource, action)):
-        assert response.status_code != 403, response.content
+        # Allowed: done, or refused for the empty body; never 403, 404 or 500.
+        assert response.status_code in (200, 201, 202, 204, 400, 409), response.content
     else:
         assert response.status_code == 403
         assert response.json()["code"] == "permission_denied"

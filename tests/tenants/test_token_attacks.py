@@ -55,6 +55,18 @@ def test_hs256_signed_with_the_public_key_is_refused(asgi_server, tenant, member
     _assert_401(_get(asgi_server, tenant, token), "unsupported_algorithm")
 
 
+def test_an_es256_header_over_the_rsa_key_is_refused(asgi_server, tenant, member):
+    token = tokens.dev_signed(_claims(tenant, member))
+    header = tokens.with_header(token, alg="ES256")
+    _assert_401(_get(asgi_server, tenant, header), "unsupported_algorithm")
+
+
+def test_a_non_string_kid_is_refused_not_a_500(asgi_server, tenant, member):
+    token = tokens.with_header(tokens.dev_signed(_claims(tenant, member)), kid=42)
+    response = _get(asgi_server, tenant, token)
+    assert response.status_code == 401
+
+
 def test_a_kid_naming_another_issuers_key_is_refused(asgi_server, tenant, member):
     token = SigningKey("RS256").sign(_claims(tenant, member))
     _assert_401(_get(asgi_server, tenant, token), "unknown_key")
