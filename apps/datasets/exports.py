@@ -74,4 +74,75 @@ def export_jsonl(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
     return "application/x-ndjson", "jsonl", chunks()
 
 
-WRITERS: dict[str, Callable[..., tuple[str, str, Iterator[bytes]]]] = {"jsonl": export_jsonl}
+def _coco_annotation(annotation: Annotation, category_ids: dict[str, int]) -> dict | None:
+    geometry = annotation.geometry or {}
+    if annotation.geometry_type == "bbox":
+        bbox = [geometry["x"], geometry["y"], geometry["w"], geometry["h"]]
+        segmentation = None
+    elif annotation.geometry_type == "polygon":
+        xs = [p[0] for p in geometry["points"]]
+        ys = [p[1] for p in geometry["points"]]
+        bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+        segmentation = [[c for point in geometry["points"] for c in point]]
+    else:
+        return None  # a whole-image label has no place in COCO detection
+    item = {
+        "id": annotation.pk,
+        "image_id": annotation.data_row_id,
+        "category_id": category_ids[annotation.class_name],
+        "bbox": bbox,
+        **{k: v for k, v in annotation.attributes.items() if k in ("iscrowd", "area", "score")},
+    }
+    if segmentation:
+        item["segmentation"] = segmentation
+    return item
+
+
+def _coco_image(row: DataRow) -> dict:
+    image = {"id": row.pk, "file_name": row.external_id, "width": row.width, "height": row.height}
+    if row.media_uri != row.external_id:
+        image["coco_url"] = row.media_uri
+    return {**row.metadata, **image}
+
+
+def export_coco(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
+    """COCO detection JSON, streamed: images, then annotations, then categories. COCO holds
+    no tags and no whole-image labels; data imported from COCO comes back unchanged."""
+    tenant = connection.tenant
+
+    def chunks() -> Iterator[bytes]:
+        with tenant_context(tenant):
+            annotations = Annotation.objects.filter(data_row__dataset=dataset)
+            names = annotations.order_by("class_name").values_list("class_name", flat=True)
+            category_ids = {name: i for i, name in enumerate(names.distinct(), start=1)}
+            yield b'{"images":['
+            rows = DataRow.objects.filter(dataset=dataset).order_by("id").iterator(CHUNK_ROWS)
+            yield from _joined(_coco_image(row) for row in rows)
+            yield b'],"annotations":['
+            items = (
+                _coco_annotation(a, category_ids)
+                for a in annotations.order_by("id").iterator(CHUNK_ROWS)
+            )
+            yield from _joined(item for item in items if item is not None)
+            categories = [{"id": i, "name": name} for name, i in category_ids.items()]
+            yield b'],"categories":' + json.dumps(categories).encode() + b"}"
+
+    return "application/json", "json", chunks()
+
+
+def _joined(items) -> Iterator[bytes]:
+    buffer: list[str] = []
+    first = True
+    for item in items:
+        buffer.append(json.dumps(item, separators=(",", ":")))
+        if len(buffer) >= CHUNK_ROWS:
+            yield (("" if first else ",") + ",".join(buffer)).encode()
+            buffer, first = [], False
+    if buffer:
+        yield (("" if first else ",") + ",".join(buffer)).encode()
+
+
+WRITERS: dict[str, Callable[..., tuple[str, str, Iterator[bytes]]]] = {
+    "jsonl": export_jsonl,
+    "coco": export_coco,
+}

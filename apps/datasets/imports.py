@@ -148,6 +148,13 @@ def run_import(*, job_id: int, on_progress=None) -> ImportJob:
         _run_batches(job, importer.iter_records(), on_progress)
     except FileRejected as exc:
         job.detail = f"{exc.code}: {exc.message}"
+    except Exception as exc:
+        # Anything unforeseen ends the job as failed, not forever running; Sentry gets it.
+        job.status, job.finished_at = ImportStatus.FAILED, timezone.now()
+        job.detail = f"internal_error: the import stopped unexpectedly ({type(exc).__name__})"
+        job.save(update_fields=["status", "finished_at", "detail"])
+        _publish(job)
+        raise
     finally:
         shutil.rmtree(extract_dir, ignore_errors=True)
     job.status = _final_status(job)

@@ -101,3 +101,13 @@ def test_export_round_trips_through_import_unchanged(editor, dataset, run_import
 def test_export_of_an_unknown_format_is_refused(editor, dataset):
     response = editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=xml")
     assert response.status_code == 400
+
+
+def test_a_row_postgres_or_the_encoder_refuses_is_reported_and_the_rest_kept(
+    editor, dataset, run_import
+):
+    lines = [row(0), row(1, metadata={"big": 2**80}), row(2, metadata={"nul": "a\u0000b"}), row(3)]
+    job = run_import(dataset["id"], jsonl(lines))
+    assert (job["created"], job["failed"]) == (2, 2)
+    assert sorted(error["line"] for error in job["errors"]) == [2, 3]
+    assert {r["external_id"] for r in all_rows(editor, dataset["id"])} == {"img-0", "img-3"}
