@@ -79,3 +79,10 @@ def ensure_public_tenant(*, domains: list[str]) -> Tenant:
                 domain=host, defaults={"tenant": public, "is_primary": index == 0}
             )
     return public
+
+
+def rename_tenant(*, tenant: Tenant, name: str) -> Tenant:
+    """Change the tenant's display name (its slug, schema and hosts stay)."""
+    tenant.name = name
+    tenant.save(update_fields=["name"])
+    return tenant

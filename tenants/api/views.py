@@ -1,15 +1,13 @@
 """The identity API: who am I, the tenant, its members, its API keys, and sessions."""
 
 from django.shortcuts import get_object_or_404
-from django_tenants.utils import get_public_schema_name
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loupe.api.errors import ApiError
-from tenants import members
+from tenants import members, selectors
 from tenants.api.serializers import (
     ApiKeySerializer,
     CreatedApiKeySerializer,
@@ -21,12 +19,11 @@ from tenants.api.serializers import (
     SessionSerializer,
     TenantSerializer,
 )
-from tenants.identity import api_keys, sessions
-from tenants.identity.errors import AuthenticationFailed, AuthErrorCode, TooManyFailures
-from tenants.identity.throttle import is_throttled, record_failure
+from tenants.identity import api_keys
+from tenants.identity.errors import AuthenticationFailed
 from tenants.middleware import auth_error_response, client_address
-from tenants.models import ApiKey, Membership
 from tenants.roles import Role
+from tenants.services import rename_tenant
 
 
 class MeView(APIView):
@@ -62,14 +59,8 @@ class TenantView(APIView):
     def patch(self, request):
         data = TenantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = request.tenant
-        tenant.name = data.validated_data["name"]
-        tenant.save(update_fields=["name"])
+        tenant = rename_tenant(tenant=request.tenant, name=data.validated_data["name"])
         return Response(TenantSerializer(tenant).data)
-
-
-def _memberships(request):
-    return Membership.objects.using("default").select_related("user").filter(tenant=request.tenant)
 
 
 class MemberListView(APIView):
@@ -77,7 +68,11 @@ class MemberListView(APIView):
 
     @extend_schema(responses=MembershipSerializer(many=True))
     def get(self, request):
-        return Response(MembershipSerializer(_memberships(request).order_by("id"), many=True).data)
+        return Response(
+            MembershipSerializer(
+                selectors.memberships(tenant=request.tenant).order_by("id"), many=True
+            ).data
+        )
 
     @extend_schema(request=InviteSerializer, responses={201: MembershipSerializer})
     def post(self, request):
@@ -97,7 +92,7 @@ class MemberDetailView(APIView):
 
     @extend_schema(request=RoleSerializer, responses=MembershipSerializer)
     def patch(self, request, member_id: int):
-        membership = get_object_or_404(_memberships(request), pk=member_id)
+        membership = get_object_or_404(selectors.memberships(tenant=request.tenant), pk=member_id)
         data = RoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = members.change_role(
@@ -109,17 +104,9 @@ class MemberDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, member_id: int):
-        membership = get_object_or_404(_memberships(request), pk=member_id)
+        membership = get_object_or_404(selectors.memberships(tenant=request.tenant), pk=member_id)
         members.remove_member(membership=membership, actor_role=request.auth.role)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _api_keys(request):
-    return (
-        ApiKey.objects.using("default")
-        .select_related("created_by", "tenant")
-        .filter(tenant=request.tenant)
-    )
 
 
 class ApiKeyListView(APIView):
@@ -128,7 +115,9 @@ class ApiKeyListView(APIView):
     @extend_schema(responses=ApiKeySerializer(many=True))
     def get(self, request):
         return Response(
-            ApiKeySerializer(_api_keys(request).order_by("-created_at"), many=True).data
+            ApiKeySerializer(
+                selectors.api_keys(tenant=request.tenant).order_by("-created_at"), many=True
+            ).data
         )
 
     @extend_schema(request=NewApiKeySerializer, responses={201: CreatedApiKeySerializer})
@@ -150,7 +139,8 @@ class ApiKeyDetailView(APIView):
     @extend_schema(responses={204: None}, description="Revoke the key; its sessions end at once.")
     def delete(self, request, key_id: int):
         api_keys.revoke_api_key(
-            api_key=get_object_or_404(_api_keys(request), pk=key_id), actor=request.user
+            api_key=get_object_or_404(selectors.api_keys(tenant=request.tenant), pk=key_id),
+            actor=request.user,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -167,31 +157,14 @@ class SessionView(APIView):
         parameters=[OpenApiParameter("X-API-Key", str, OpenApiParameter.HEADER, required=True)],
     )
     def post(self, request):
-        client = client_address(request)
-        secret = request.headers.get("X-API-Key", "")
         try:
-            if is_throttled(client):
-                raise TooManyFailures(AuthErrorCode.TOO_MANY_FAILURES, "Too many failed attempts.")
-            if not secret:
-                raise AuthenticationFailed(
-                    AuthErrorCode.NOT_AUTHENTICATED, "Send the key in X-API-Key."
-                )
-            api_key = api_keys.api_key_for_secret(secret)
-        except AuthenticationFailed as exc:
-            record_failure(client)
-            return auth_error_response(exc)
-        host_tenant = getattr(request, "tenant", None)
-        on_tenant_host = (
-            host_tenant is not None and host_tenant.schema_name != get_public_schema_name()
-        )
-        if on_tenant_host and host_tenant.pk != api_key.tenant_id:
-            raise ApiError(
-                status=403,
-                code=AuthErrorCode.TENANT_MISMATCH,
-                detail="This key is for another tenant.",
+            token, expires_at = api_keys.trade_api_key(
+                secret=request.headers.get("X-API-Key", ""),
+                client=client_address(request),
+                host_tenant=getattr(request, "tenant", None),
             )
-        token, expires_at = sessions.create_session(api_key=api_key)
-        api_keys.mark_used(api_key)
+        except AuthenticationFailed as exc:
+            return auth_error_response(exc)
         return Response(
             {"session_token": token, "expires_at": expires_at}, status=status.HTTP_201_CREATED
         )

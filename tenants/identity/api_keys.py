@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
+from redis.exceptions import RedisError
 
 from tenants.identity import sessions
-from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
+from tenants.identity.errors import (
+    AuthenticationFailed,
+    AuthErrorCode,
+    NotAdmitted,
+    ServiceUnavailable,
+    TooManyFailures,
+)
+from tenants.identity.throttle import is_throttled, record_failure
 from tenants.models import ApiKey, Tenant, User
 from tenants.roles import Role
 
@@ -61,5 +71,31 @@ def api_key_for_secret(secret: str) -> ApiKey:
     return api_key
 
 
-def mark_used(api_key: ApiKey) -> None:
+def trade_api_key(*, secret: str, client: str, host_tenant: Tenant | None) -> tuple[str, datetime]:
+    """A session token for the key, and when it expires. The key's tenant must be the host's
+    when the host serves one. Raises AuthenticationFailed (401, counted against the client's
+    throttle), TooManyFailures (429), NotAdmitted (403) or ServiceUnavailable (503)."""
+    try:
+        if is_throttled(client):
+            raise TooManyFailures(AuthErrorCode.TOO_MANY_FAILURES, "Too many failed attempts.")
+        try:
+            if not secret:
+                raise AuthenticationFailed(
+                    AuthErrorCode.NOT_AUTHENTICATED, "Send the key in X-API-Key."
+                )
+            api_key = api_key_for_secret(secret)
+        except AuthenticationFailed:
+            record_failure(client)
+            raise
+        on_tenant_host = (
+            host_tenant is not None and host_tenant.schema_name != get_public_schema_name()
+        )
+        if on_tenant_host and host_tenant.pk != api_key.tenant_id:
+            raise NotAdmitted(AuthErrorCode.TENANT_MISMATCH, "This key is for another tenant.")
+        session = sessions.create_session(api_key=api_key)
+    except RedisError as exc:
+        raise ServiceUnavailable(
+            AuthErrorCode.SERVICE_UNAVAILABLE, "Sessions are unavailable; retry shortly."
+        ) from exc
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    return session
