@@ -20,12 +20,13 @@ def group_name(schema_name: str, *parts: str) -> str:
     return ".".join(_UNSAFE.sub("-", part) for part in (schema_name, *parts))[:99]
 
 
-def publish(schema_name: str, *parts: str, event: dict) -> None:
-    """Send `event` to the tenant's group named by `parts` (from sync code). Live events are
-    best-effort: a channel layer that is down is logged, never fails the caller's work."""
+def publish(schema_name: str, *parts: str, event: dict, handler: str = "relay") -> None:
+    """Send `event` to the tenant's group named by `parts` (from sync code), to be handled by
+    the consumers' `handler` method. Live events are best-effort: a channel layer that is down
+    is logged, never fails the caller's work."""
     try:
         async_to_sync(get_channel_layer().group_send)(
-            group_name(schema_name, *parts), {"type": "relay", "event": event}
+            group_name(schema_name, *parts), {"type": handler, "event": event}
         )
     except (RedisError, OSError):
         logger.warning("live event not published", extra={"group": group_name(schema_name, *parts)})

@@ -30,7 +30,13 @@ def identity_from_claims(claims: dict) -> Identity:
     membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
     if membership is None:
         membership = _membership_from_claims(user, tenant, claims)
-    return Identity(user=user, tenant=tenant, role=Role(membership.role), via=Via.JWT)
+    return Identity(
+        user=user,
+        tenant=tenant,
+        role=Role(membership.role),
+        via=Via.JWT,
+        expires_at=float(claims["exp"]),
+    )
 
 
 def _user_for(claims: dict) -> User:

@@ -22,3 +22,5 @@ class Identity:
     via: Via
     api_key_id: int | None = None
     api_key_name: str | None = None
+    # When the credential stops being valid (epoch seconds): a token's exp, a session's TTL.
+    expires_at: float | None = None

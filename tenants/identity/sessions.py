@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from loupe.redis_client import redis_client, tenant_key
 from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
 from tenants.identity.principal import Identity, Via
 from tenants.models import ApiKey, Tenant, User
+from tenants.realtime import publish
 from tenants.roles import Role
 
 SESSION_PREFIX = "ls_"
@@ -47,6 +49,7 @@ def create_session(*, api_key: ApiKey) -> tuple[str, datetime]:
         },
         "user": {"id": user.pk, "email": user.email} if user else None,
         "role": api_key.role,
+        "expires_at": time.time() + ttl,
         "key": {"id": api_key.pk, "name": api_key.name},
     }
     index = _key_index(tenant.schema_name, api_key.pk)
@@ -84,17 +87,25 @@ def identity_for_session(token: str) -> Identity:
         via=Via.API_KEY_SESSION,
         api_key_id=data["key"]["id"],
         api_key_name=data["key"]["name"],
+        expires_at=data.get("expires_at"),
     )
 
 
 def end_sessions_for_key(api_key: ApiKey) -> int:
-    """End every session traded for this key; the number ended."""
+    """End every session traded for this key, and close the WebSockets opened with them;
+    the number of sessions ended."""
     client = redis_client()
     index = _key_index(api_key.tenant.schema_name, api_key.pk)
     keys = [key.decode() for key in client.smembers(index)]
     ended = client.delete(*keys) if keys else 0
     client.delete(index)
+    publish(api_key.tenant.schema_name, *key_group_parts(api_key.pk), event={}, handler="revoked")
     return ended
+
+
+def key_group_parts(api_key_id: int) -> tuple[str, str]:
+    """The Channels group (after the schema) of the sockets opened with this key's sessions."""
+    return ("api-key", str(api_key_id))
 
 
 def end_sessions_for_tenant(tenant: Tenant) -> None:

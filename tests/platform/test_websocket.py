@@ -77,3 +77,29 @@ def test_forged_token_is_refused_at_the_handshake(asgi_server, tenant, make_memb
 def test_socket_on_an_unknown_host_is_refused(asgi_server, live_db):
     with pytest.raises(InvalidStatus):
         _open(asgi_server, "nobody.localhost")
+
+
+def test_a_socket_closes_when_its_token_expires(asgi_server, tenant, make_member):
+    user = make_member(tenant, Role.VIEWER)
+    token = token_for(tenant, user, ttl=2)
+    wait_for_replica_catch_up()
+    with _open(asgi_server, host_of(tenant), token) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert ws.close_code == 4401
+
+
+def test_a_socket_closes_when_its_api_key_is_revoked(asgi_server, tenant, make_member):
+    from tenants.identity.api_keys import create_api_key, revoke_api_key
+    from tenants.identity.sessions import create_session
+
+    owner = make_member(tenant, Role.OWNER)
+    api_key, _ = create_api_key(tenant=tenant, name="live", role=Role.VIEWER, actor=owner)
+    session_token, _ = create_session(api_key=api_key)
+    with _open(asgi_server, host_of(tenant), session_token) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        revoke_api_key(api_key=api_key, actor=owner)
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert ws.close_code == 4401
