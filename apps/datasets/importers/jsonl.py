@@ -70,7 +70,7 @@ def _parse_line(number: int, text: str) -> ParsedRow | RowError:
         return RowError(
             number,
             None,
-            f"invalid JSON: {error.msg} at column {error.colno}; "
+            f"invalid JSON: {error.msg} (column {error.colno}); "
             "each line must be one complete JSON object",
         )
     except (ValueError, RecursionError) as error:
