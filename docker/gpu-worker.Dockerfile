@@ -43,7 +43,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv pip install --python /opt/venv/bin/python -r requirements/worker.txt
 
 COPY . .
-RUN mkdir -p .local && chown loupe:loupe .local
+RUN mkdir -p .local /var/lib/loupe/media && chown loupe:loupe .local /var/lib/loupe/media
 
 # HOME (/home/loupe) is writable for torch's caches.
 USER loupe

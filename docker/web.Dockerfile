@@ -25,7 +25,7 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements/base.
 COPY . .
 # The code stays root-owned (read-only to the app); .local/ is the one place it writes
 # (collectstatic, the development OIDC issuer's keys).
-RUN mkdir -p .local /var/lib/loupe/oidc && chown loupe:loupe .local /var/lib/loupe/oidc
+RUN mkdir -p .local /var/lib/loupe/oidc /var/lib/loupe/media && chown loupe:loupe .local /var/lib/loupe/oidc /var/lib/loupe/media
 
 USER loupe
 EXPOSE 8000

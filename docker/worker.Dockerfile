@@ -20,7 +20,7 @@ COPY requirements/base.txt requirements/base.txt
 RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements/base.txt
 
 COPY . .
-RUN mkdir -p .local && chown loupe:loupe .local
+RUN mkdir -p .local /var/lib/loupe/media && chown loupe:loupe .local /var/lib/loupe/media
 
 # Non-root: Celery also warns when it runs as root.
 USER loupe
