@@ -100,11 +100,11 @@ def _staged(row: ParsedRow) -> _StagedRow:
         )
         for a in row.annotations
     ]
-    digest_input = "\x1f".join(
-        [row.media_uri, str(row.width), str(row.height), metadata, "\x1e".join(row.tags)]
-        + ["\x1e".join(a) for a in annotations]
+    # Encoded as one JSON array, so no choice of values can make two rows digest alike.
+    digest_input = orjson.dumps(
+        [row.media_uri, row.width, row.height, metadata, list(row.tags), annotations]
     )
-    digest = hashlib.md5(digest_input.encode(), usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(digest_input, usedforsecurity=False).hexdigest()
     line = "\t".join(
         [
             _text(row.external_id),

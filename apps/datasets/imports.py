@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.datasets.copy_writer import write_batch
@@ -33,6 +33,8 @@ from tenants.realtime import publish
 
 logger = logging.getLogger(__name__)
 
+# The first key of the advisory locks that keep an import job to one runner.
+_LOCK_SPACE = 7301
 FINAL = {ImportStatus.SUCCEEDED, ImportStatus.PARTIALLY_FAILED, ImportStatus.FAILED}
 
 
@@ -44,16 +46,21 @@ def _source_path(source_uri: str) -> Path:
             detail="s3:// sources need S3 storage, and this deployment stores files locally.",
             fields={"source_uri": ["s3 not configured"]},
         )
-    root = Path(settings.IMPORT_ROOT).resolve()
+    # Each tenant reads only its own folder of the import root.
+    root = (Path(settings.IMPORT_ROOT) / active_schema()).resolve()
     path = (root / source_uri.removeprefix("file://").lstrip("/")).resolve()
     if not path.is_relative_to(root):
         raise ApiError(
             status=400,
             code=DatasetErrorCode.INVALID_SOURCE,
-            detail="source_uri must be a path inside the import root.",
+            detail="source_uri must be a path inside the tenant's folder of the import root.",
             fields={"source_uri": ["outside"]},
         )
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name too long for the file system, say
+        found = False
+    if not found:
         raise ApiError(
             status=400,
             code=DatasetErrorCode.SOURCE_NOT_FOUND,
@@ -131,6 +138,31 @@ def run_import(*, job_id: int, on_progress=None) -> ImportJob:
     job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
     if job.status in FINAL:
         return job
+    with _exclusive(job.pk) as claimed:
+        if not claimed:  # another worker is running it (a redelivered task): leave it be
+            logger.warning("import already running elsewhere", extra={"import_job": job.pk})
+            return job
+        job.refresh_from_db()
+        if job.status in FINAL:
+            return job
+        return _run(job, on_progress)
+
+
+@contextlib.contextmanager
+def _exclusive(job_id: int):
+    """A session-level advisory lock on the job: true when this process holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_SPACE, job_id])
+        claimed = cursor.fetchone()[0]
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, job_id])
+
+
+def _run(job: ImportJob, on_progress) -> ImportJob:
     job.status = ImportStatus.RUNNING
     job.started_at = job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])

@@ -11,7 +11,7 @@ from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
 
 def datasets(*, project_id: int | None = None) -> QuerySet[Dataset]:
     queryset = Dataset.objects.all()
-    return queryset.filter(project_id=project_id) if project_id else queryset
+    return queryset if project_id is None else queryset.filter(project_id=project_id)
 
 
 def get_dataset(*, dataset_id: int) -> Dataset:

@@ -42,6 +42,9 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    # With acks_late, Redis hands an unacknowledged task to another worker after this long:
+    # longer than any import or training run (a second runner is refused by a job lock).
+    broker_transport_options={"visibility_timeout": 12 * 3600},
 )
 
 

@@ -108,3 +108,22 @@ def test_deleting_a_row_deletes_it(tenant, editor, stored_row):
     assert editor.delete(f"/api/v1/rows/{stored_row.pk}/").status_code == 204
     with tenant_context(tenant):
         assert not DataRow.objects.filter(pk=stored_row.pk).exists()
+
+
+def test_a_nul_character_in_metadata_is_a_400_and_changes_nothing(tenant, editor, stored_row):
+    response = editor.patch(
+        f"/api/v1/rows/{stored_row.pk}/",
+        {"metadata": {"k": "a\u0000b"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "metadata" in response.json()["fields"]
+    with tenant_context(tenant):
+        assert DataRow.objects.get(pk=stored_row.pk).metadata == {"k": 1}
+
+
+@pytest.mark.parametrize("project", ["abc", "0", "²"])
+def test_a_bad_project_filter_is_a_400(editor, project):
+    response = editor.get(f"/api/v1/datasets/?project={project}")
+    assert response.status_code == 400
+    assert "project" in response.json()["fields"]

@@ -7,7 +7,7 @@ import zipfile
 
 from PIL import Image
 
-from tests.datasets.conftest import all_rows
+from tests.datasets.conftest import all_rows, export_through_server
 
 
 def _png(width: int, height: int) -> bytes:
@@ -66,14 +66,13 @@ def test_csv_with_unknown_columns_fails_with_a_clear_detail(editor, dataset, run
     assert all_rows(editor, dataset["id"]) == []
 
 
-def test_coco_import_and_export_round_trip(editor, dataset, run_import):
+def test_coco_import_and_export_round_trip(asgi_server, editor, dataset, run_import):
     job = run_import(dataset["id"], json.dumps(COCO).encode(), "coco.json", "coco")
     assert (job["status"], job["created"]) == ("succeeded", 2)
     a = next(r for r in all_rows(editor, dataset["id"]) if r["external_id"] == "a.jpg")
     assert a["metadata"] == {"camera": "front"}
     assert sorted(x["class_name"] for x in a["annotations"]) == ["car", "person"]
-    response = editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=coco")
-    exported = b"".join(response.streaming_content)
+    exported = export_through_server(asgi_server, editor, dataset["id"], "coco")
     again = run_import(dataset["id"], exported, "export.json", "coco")
     assert (again["unchanged"], again["failed"]) == (2, 0)
 

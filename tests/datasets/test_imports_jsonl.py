@@ -1,7 +1,14 @@
 """JSONL imports through the API and the real worker: idempotent, and bad rows never stop
 or corrupt the rest."""
 
-from tests.datasets.conftest import all_rows, jsonl, row, upload
+from tests.datasets.conftest import (
+    all_rows,
+    export_through_server,
+    jsonl,
+    row,
+    upload,
+    wait_for_job,
+)
 
 
 def test_jsonl_import_creates_rows_with_annotations(editor, dataset, run_import):
@@ -84,18 +91,16 @@ def test_unknown_format_is_refused(editor, dataset):
     assert "format" in response.json()["fields"]
 
 
-def test_export_round_trips_through_import_unchanged(editor, dataset, run_import):
+def test_export_round_trips_through_import_unchanged(asgi_server, editor, dataset, run_import):
     rows = [
         row(i, annotations=[{"class": "car", "polygon": [[0, 0], [4, 0], [4, 4]]}])
-        for i in range(30)
+        for i in range(2500)  # past one export chunk (2,000 rows)
     ]
     run_import(dataset["id"], jsonl(rows))
-    exported = b"".join(
-        editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=jsonl").streaming_content
-    )
-    assert exported.count(b"\n") == 30
+    exported = export_through_server(asgi_server, editor, dataset["id"], "jsonl")
+    assert exported.count(b"\n") == 2500
     again = run_import(dataset["id"], exported)
-    assert (again["unchanged"], again["failed"]) == (30, 0)
+    assert (again["unchanged"], again["failed"]) == (2500, 0)
 
 
 def test_export_of_an_unknown_format_is_refused(editor, dataset):
@@ -111,3 +116,36 @@ def test_a_row_postgres_or_the_encoder_refuses_is_reported_and_the_rest_kept(
     assert (job["created"], job["failed"]) == (2, 2)
     assert sorted(error["line"] for error in job["errors"]) == [2, 3]
     assert {r["external_id"] for r in all_rows(editor, dataset["id"])} == {"img-0", "img-3"}
+
+
+def test_a_source_uri_reads_only_the_tenants_own_folder(
+    tenant, other_tenant, editor, dataset, run_import, settings
+):
+    from pathlib import Path
+
+    for owner, name in ((tenant, "mine.jsonl"), (other_tenant, "theirs.jsonl")):
+        folder = Path(settings.IMPORT_ROOT) / owner.schema_name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(jsonl([row(1)]))
+    theirs = editor.post(
+        f"/api/v1/datasets/{dataset['id']}/imports/",
+        {"format": "jsonl", "source_uri": "theirs.jsonl"},
+        content_type="application/json",
+    )
+    assert (theirs.status_code, theirs.json()["code"]) == (400, "source_not_found")
+    mine = editor.post(
+        f"/api/v1/datasets/{dataset['id']}/imports/",
+        {"format": "jsonl", "source_uri": "mine.jsonl"},
+        content_type="application/json",
+    )
+    assert mine.status_code == 202
+    assert wait_for_job(editor, mine.json()["id"])["created"] == 1
+
+
+def test_a_source_uri_name_too_long_is_a_400(editor, dataset):
+    response = editor.post(
+        f"/api/v1/datasets/{dataset['id']}/imports/",
+        {"format": "jsonl", "source_uri": "x" * 400},
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "source_not_found")

@@ -11,6 +11,27 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def no_nul(value):
+    """Postgres stores no NUL character in text or JSON: refuse it here, as a 400."""
+    if _contains_nul(value):
+        raise serializers.ValidationError("must not contain the NUL character (\\u0000)")
+    return value
+
+
+class DatasetQuerySerializer(serializers.Serializer):
+    project = serializers.IntegerField(required=False, min_value=1)
+
+
 class DatasetInputSerializer(serializers.Serializer):
     project = serializers.IntegerField()
     name = serializers.CharField(max_length=200)
@@ -35,10 +56,12 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 
 class AnnotationInputSerializer(serializers.Serializer):
-    class_name = serializers.CharField(max_length=200)
+    class_name = serializers.CharField(max_length=200, validators=[no_nul])
     geometry_type = serializers.ChoiceField(choices=[g.value for g in GeometryType])
-    geometry = serializers.JSONField(required=False, allow_null=True, default=None)
-    attributes = serializers.DictField(required=False, default=dict)
+    geometry = serializers.JSONField(
+        required=False, allow_null=True, default=None, validators=[no_nul]
+    )
+    attributes = serializers.DictField(required=False, default=dict, validators=[no_nul])
     source = serializers.ChoiceField(choices=[s.value for s in AnnotationSource], default="human")
 
     def validate(self, data):
@@ -100,8 +123,10 @@ class DataRowSerializer(serializers.ModelSerializer):
 
 
 class DataRowPatchSerializer(serializers.Serializer):
-    metadata = serializers.DictField(required=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    metadata = serializers.DictField(required=False, validators=[no_nul])
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, validators=[no_nul]
+    )
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

@@ -1,3 +1,4 @@
+from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -13,6 +14,7 @@ from apps.datasets.api.serializers import (
     DataRowPatchSerializer,
     DataRowSerializer,
     DatasetInputSerializer,
+    DatasetQuerySerializer,
     DatasetSerializer,
     ImportJobSerializer,
     ImportRequestSerializer,
@@ -47,15 +49,9 @@ class DatasetListView(APIView):
         responses=DatasetSerializer(many=True),
     )
     def get(self, request):
-        project = request.query_params.get("project")
-        if project is not None and not project.isdigit():
-            raise ApiError(
-                status=400,
-                code="invalid",
-                detail="project must be an id.",
-                fields={"project": ["not an id"]},
-            )
-        queryset = selectors.datasets(project_id=int(project) if project else None)
+        query = DatasetQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = selectors.datasets(project_id=query.validated_data.get("project"))
         return _page(request, self, queryset, DatasetSerializer)
 
     @extend_schema(request=DatasetInputSerializer, responses={201: DatasetSerializer})
@@ -186,6 +182,14 @@ class ImportDetailView(APIView):
         return Response(ImportJobSerializer(selectors.get_import(job_id=job_id)).data)
 
 
+async def _async_chunks(chunks):
+    """Served over ASGI, a sync iterator would be read whole into memory before the first
+    byte goes out; this hands the chunks over one at a time, each read on the same thread."""
+    read = sync_to_async(next, thread_sensitive=True)
+    while (chunk := await read(chunks, None)) is not None:
+        yield chunk
+
+
 class ExportView(APIView):
     resource = "datasets"
 
@@ -205,6 +209,6 @@ class ExportView(APIView):
                 fields={"format": ["unknown"]},
             )
         content_type, extension, chunks = writer(dataset=dataset)
-        response = StreamingHttpResponse(chunks, content_type=content_type)
+        response = StreamingHttpResponse(_async_chunks(chunks), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="dataset-{dataset.pk}.{extension}"'
         return response
