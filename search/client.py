@@ -13,8 +13,3 @@ def elasticsearch_client() -> Elasticsearch | None:
     if not settings.ELASTICSEARCH_URL:
         return None
     return Elasticsearch(settings.ELASTICSEARCH_URL, request_timeout=5, retry_on_timeout=False)
-
-
-def tenant_index_name(*, schema_name: str, name: str) -> str:
-    """Every index belongs to one tenant: `<prefix>-<schema>-<name>`."""
-    return f"{settings.ELASTICSEARCH_INDEX_PREFIX}-{schema_name}-{name}".lower()

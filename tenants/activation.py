@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.db import connections
 
-PRIMARY_ALIAS = "default"
-REPLICA_ALIAS = "replica"
+from loupe.db.replica_health import REPLICA_ALIAS
+from loupe.db.router import PRIMARY_ALIAS
 
 
 def follow_on_replica(connection, tenant) -> None:

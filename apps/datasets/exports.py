@@ -7,7 +7,7 @@ activates the tenant itself: the server may consume it on another thread than th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.db import connection
 from django.db.models import Prefetch
@@ -28,11 +28,27 @@ def _rows(dataset: Dataset):
     )
 
 
+def _bbox(geometry: dict) -> list:
+    return [geometry["x"], geometry["y"], geometry["w"], geometry["h"]]
+
+
+def _batches(items: Iterable[dict]) -> Iterator[list[str]]:
+    """The items JSON-encoded, CHUNK_ROWS at a time."""
+    batch: list[str] = []
+    for item in items:
+        batch.append(json.dumps(item, separators=(",", ":")))
+        if len(batch) >= CHUNK_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _jsonl_annotation(annotation: Annotation) -> dict:
     item = {"class": annotation.class_name}
     geometry = annotation.geometry or {}
     if annotation.geometry_type == "bbox":
-        item["bbox"] = [geometry["x"], geometry["y"], geometry["w"], geometry["h"]]
+        item["bbox"] = _bbox(geometry)
     elif annotation.geometry_type == "polygon":
         item["polygon"] = geometry["points"]
     if annotation.attributes:
@@ -62,14 +78,8 @@ def export_jsonl(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
 
     def chunks() -> Iterator[bytes]:
         with tenant_context(tenant):
-            buffer = []
-            for row in _rows(dataset):
-                buffer.append(json.dumps(jsonl_line(row), separators=(",", ":")))
-                if len(buffer) >= CHUNK_ROWS:
-                    yield ("\n".join(buffer) + "\n").encode()
-                    buffer = []
-            if buffer:
-                yield ("\n".join(buffer) + "\n").encode()
+            for batch in _batches(jsonl_line(row) for row in _rows(dataset)):
+                yield ("\n".join(batch) + "\n").encode()
 
     return "application/x-ndjson", "jsonl", chunks()
 
@@ -77,7 +87,7 @@ def export_jsonl(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
 def _coco_annotation(annotation: Annotation, category_ids: dict[str, int]) -> dict | None:
     geometry = annotation.geometry or {}
     if annotation.geometry_type == "bbox":
-        bbox = [geometry["x"], geometry["y"], geometry["w"], geometry["h"]]
+        bbox = _bbox(geometry)
         segmentation = None
     elif annotation.geometry_type == "polygon":
         xs = [p[0] for p in geometry["points"]]
@@ -89,7 +99,8 @@ def _coco_annotation(annotation: Annotation, category_ids: dict[str, int]) -> di
     item = {
         "id": annotation.pk,
         "image_id": annotation.data_row_id,
-        "category_id": category_ids[annotation.class_name],
+        # Ids are given as classes appear, so a class added while streaming still gets one.
+        "category_id": category_ids.setdefault(annotation.class_name, len(category_ids) + 1),
         "bbox": bbox,
         **{k: v for k, v in annotation.attributes.items() if k in ("iscrowd", "area", "score")},
     }
@@ -112,16 +123,16 @@ def export_coco(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
 
     def chunks() -> Iterator[bytes]:
         with tenant_context(tenant):
-            annotations = Annotation.objects.filter(data_row__dataset=dataset)
-            names = annotations.order_by("class_name").values_list("class_name", flat=True)
-            category_ids = {name: i for i, name in enumerate(names.distinct(), start=1)}
+            category_ids: dict[str, int] = {}
             yield b'{"images":['
             rows = DataRow.objects.filter(dataset=dataset).order_by("id").iterator(CHUNK_ROWS)
             yield from _joined(_coco_image(row) for row in rows)
             yield b'],"annotations":['
             items = (
                 _coco_annotation(a, category_ids)
-                for a in annotations.order_by("id").iterator(CHUNK_ROWS)
+                for a in Annotation.objects.filter(data_row__dataset=dataset)
+                .order_by("id")
+                .iterator(CHUNK_ROWS)
             )
             yield from _joined(item for item in items if item is not None)
             categories = [{"id": i, "name": name} for name, i in category_ids.items()]
@@ -130,16 +141,10 @@ def export_coco(*, dataset: Dataset) -> tuple[str, str, Iterator[bytes]]:
     return "application/json", "json", chunks()
 
 
-def _joined(items) -> Iterator[bytes]:
-    buffer: list[str] = []
-    first = True
-    for item in items:
-        buffer.append(json.dumps(item, separators=(",", ":")))
-        if len(buffer) >= CHUNK_ROWS:
-            yield (("" if first else ",") + ",".join(buffer)).encode()
-            buffer, first = [], False
-    if buffer:
-        yield (("" if first else ",") + ",".join(buffer)).encode()
+def _joined(items: Iterable[dict]) -> Iterator[bytes]:
+    """The items as the inside of a JSON array, in chunks."""
+    for index, batch in enumerate(_batches(items)):
+        yield (("," if index else "") + ",".join(batch)).encode()
 
 
 WRITERS: dict[str, Callable[..., tuple[str, str, Iterator[bytes]]]] = {
