@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from apps.datasets.geometry import AnnotationArea
 from apps.datasets.importers.records import AnnotationSource, GeometryType
 from apps.projects.models import Project
 
@@ -72,6 +73,12 @@ class Annotation(models.Model):
         max_length=8,
         choices=[(s.value, s.value) for s in AnnotationSource],
         default=AnnotationSource.HUMAN,
+    )
+    # In px², computed by Postgres from the geometry (see geometry.py); None for "none".
+    area = models.GeneratedField(
+        expression=AnnotationArea("geometry_type", "geometry"),
+        output_field=models.FloatField(),
+        db_persist=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

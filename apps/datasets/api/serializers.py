@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.datasets.importers.records import AnnotationSource, GeometryType
+from apps.datasets.importers.validation import MAX_COORDINATE
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportFormat, ImportJob
 
 
@@ -49,10 +50,11 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "geometry",
             "attributes",
             "source",
+            "area",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "data_row", "created_at", "updated_at"]
+        read_only_fields = ["id", "data_row", "area", "created_at", "updated_at"]
 
 
 class AnnotationInputSerializer(serializers.Serializer):
@@ -80,7 +82,11 @@ class AnnotationInputSerializer(serializers.Serializer):
 
 
 def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= MAX_COORDINATE
+    )
 
 
 def _is_bbox(geometry) -> bool:

@@ -7,7 +7,6 @@ says what to fix; an importer turns it into a `RowError` on the line it was read
 from __future__ import annotations
 
 import itertools
-import math
 
 from apps.datasets.importers.records import (
     AnnotationSource,
@@ -155,7 +154,7 @@ def check_bbox(value: object, field: str) -> dict:
         got = f"{len(value)} values" if isinstance(value, list | tuple) else json_type(value)
         raise InvalidField(field, f"bbox must be 4 numbers [x, y, w, h]; got {got}")
     if not _all_numbers(value):
-        raise InvalidField(field, f"bbox must be 4 finite numbers [x, y, w, h]; got {value!r}")
+        raise InvalidField(field, f"bbox must be 4 numbers [x, y, w, h] within ±1e9; got {value!r}")
     x, y, w, h = value
     if w <= 0 or h <= 0:
         raise InvalidField(field, f"bbox width and height must be above 0; got w={w}, h={h}")
@@ -173,7 +172,7 @@ def check_polygon(value: object, field: str) -> dict:
     # Checked a whole list at a time, in C: polygons can have thousands of points.
     pairs = set(map(type, value)) <= {list, tuple} and set(map(len, value)) == {2}
     if not pairs or not _all_numbers(list(itertools.chain.from_iterable(value))):
-        raise InvalidField(field, "polygon points must each be [x, y], two finite numbers")
+        raise InvalidField(field, "polygon points must each be [x, y], two numbers within ±1e9")
     return {"points": list(map(list, value))}
 
 
@@ -209,9 +208,17 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
+# Beyond any image: a coordinate past it is an error, and the area Postgres computes from
+# the geometry stays far from overflow.
+MAX_COORDINATE = 1e9
+
+
 def _all_numbers(values: list | tuple) -> bool:
-    """Whether every value is a finite int or float (not a bool, whose type is not int)."""
+    """Whether every value is an int or float (not a bool, whose type is not int) within
+    MAX_COORDINATE of zero."""
     try:
-        return set(map(type, values)) <= {int, float} and all(map(math.isfinite, values))
+        return set(map(type, values)) <= {int, float} and all(
+            abs(v) <= MAX_COORDINATE for v in values
+        )
     except OverflowError:  # an integer too large for a float
         return False
