@@ -23,6 +23,7 @@ bench: venv services
 	$(PY) bench/provisioning.py
 	$(PY) bench/auth.py
 	$(PY) bench/imports.py
+	$(PY) bench/search.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,10 @@ def bench_django() -> None:
     os.environ["DATABASE_REPLICA_URL"] = _bench_url(
         os.environ.get("DATABASE_REPLICA_URL", DEFAULT_REPLICA)
     )
+    # Its own Redis database and index names, so no running worker picks up its tasks.
+    redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
+    os.environ["REDIS_URL"] = urlunsplit(redis._replace(path="/2"))
+    os.environ["ELASTICSEARCH_INDEX_PREFIX"] = "loupe-bench"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -38,3 +42,9 @@ def bench_django() -> None:
     from django.core.management import call_command
 
     call_command("bootstrap", verbosity=0)
+    # The database is new; so must the bench's indexes be.
+    from search.client import elasticsearch_client
+
+    client = elasticsearch_client()
+    for index in client.indices.get(index="loupe-bench-*", expand_wildcards="all"):
+        client.indices.delete(index=index)

@@ -20,7 +20,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv/bin/celery -A loupe.celery worker -Q default,index,gpu --concurrency 2 --loglevel INFO &
+.venv/bin/celery -A loupe.celery worker -Q default,index,gpu --concurrency 2 --loglevel INFO \
+  -B --schedule .local/celerybeat-schedule &
 pids+=($!)
 .venv/bin/uvicorn --app-dir platform loupe.asgi:application --host "$HOST" --port "$PORT" \
   --no-access-log &

@@ -6,7 +6,8 @@
 #   Redis                           redis://127.0.0.1:56379/0
 #   Elasticsearch 8.19.7            http://127.0.0.1:59200
 #
-# Usage: scripts/services.sh {up|status|down|env|replica-stop|replica-start|help}
+# Usage: scripts/services.sh {up|status|down|env|replica-stop|replica-start|
+#                             elasticsearch-stop|elasticsearch-start|help}
 #
 #   up             install what is missing, start what is stopped, wait until all four are ready
 #                  (idempotent; a no-op when everything already runs)
@@ -16,6 +17,8 @@
 #                  ELASTICSEARCH_URL (use: eval "$(scripts/services.sh env)")
 #   replica-stop   stop only the replica (to exercise the app's fallback to the primary)
 #   replica-start  start the replica again
+#   elasticsearch-stop   stop only Elasticsearch (to exercise indexing through an outage)
+#   elasticsearch-start  start it again
 #
 # All state (data, logs, pid files, the unpacked Elasticsearch) lives under <repo>/.local/, which
 # is git-ignored. Everything listens on 127.0.0.1 only.
@@ -51,7 +54,7 @@ PG_SLOT=loupe_replica
 
 ES_VERSION=8.19.7
 ES_MAVEN_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
-ES_JAVA_OPTIONS="-Xms512m -Xmx512m"
+ES_JAVA_OPTIONS="-Xms1g -Xmx1g"
 ES_CLUSTER=loupe-dev
 
 # Bounded waits, in seconds.
@@ -717,7 +720,7 @@ es_up() {
     java_home=$(es_java_home) || die "$name: no JDK 17 found (apt-get install -y openjdk-17-jdk-headless)"
     es_configure
     rm -f -- "$ES_PIDFILE"
-    say "$name: starting (ES_JAVA_HOME=$java_home, heap 512m)"
+    say "$name: starting (ES_JAVA_HOME=$java_home, heap 1g)"
     : >"$ES_START_LOG"
     # -d daemonises; the launcher returns once the node has started (or failed). setsid detaches
     # the node from this script's session and terminal.
@@ -918,6 +921,19 @@ cmd_replica_start() {
   replica_up
 }
 
+cmd_elasticsearch_stop() {
+  acquire_lock
+  es_stop_begin
+  es_stop_wait
+}
+
+cmd_elasticsearch_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  es_up
+}
+
 cmd_status() {
   local rc=0
   status_primary || rc=1
@@ -936,7 +952,7 @@ cmd_env() {
 }
 
 usage() {
-  sed -n '9,18p' "${BASH_SOURCE[0]}" | sed -E 's/^# ?//'
+  sed -n '9,21p' "${BASH_SOURCE[0]}" | sed -E 's/^# ?//'
 }
 
 main() {
@@ -948,6 +964,8 @@ main() {
     env) cmd_env ;;
     replica-stop) cmd_replica_stop ;;
     replica-start) cmd_replica_start ;;
+    elasticsearch-stop) cmd_elasticsearch_stop ;;
+    elasticsearch-start) cmd_elasticsearch_start ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

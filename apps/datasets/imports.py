@@ -28,6 +28,7 @@ from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
 from apps.datasets.models import Dataset, ImportFormat, ImportJob, ImportStatus
 from loupe.api.errors import ApiError
 from loupe.dispatch import enqueue_on_commit
+from search.outbox import request_drain
 from tenants.activation import active_schema
 from tenants.realtime import publish
 
@@ -246,6 +247,8 @@ def _commit_batch(job: ImportJob, records: list, on_progress) -> None:
         job.save(
             update_fields=["records_done", "created", "updated", "unchanged", "failed", "errors"]
         )
+        if result.created or result.updated:
+            request_drain()
     _publish(job)
     if on_progress is not None:
         on_progress(job)

@@ -9,6 +9,7 @@ from apps.datasets.errors import DatasetErrorCode
 from apps.datasets.models import Annotation, DataRow, Dataset
 from apps.projects.models import Project
 from loupe.api.errors import ApiError
+from search.outbox import request_drain
 
 
 def create_dataset(*, project_id: int, name: str, description: str = "", actor) -> Dataset:
@@ -34,6 +35,7 @@ def create_dataset(*, project_id: int, name: str, description: str = "", actor) 
 
 def delete_dataset(*, dataset: Dataset, actor) -> None:
     dataset.delete()
+    request_drain()
 
 
 def update_row(
@@ -50,17 +52,20 @@ def update_row(
         fields.append("tags")
     row.content_hash = ""
     row.save(update_fields=fields)
+    request_drain()
     return row
 
 
 def delete_row(*, row: DataRow, actor) -> None:
     row.delete()
+    request_drain()
 
 
 def create_annotation(*, row: DataRow, actor, **fields) -> Annotation:
     with transaction.atomic():
         annotation = Annotation.objects.create(data_row=row, **fields)
         DataRow.objects.filter(pk=row.pk).update(content_hash="")
+    request_drain()
     return annotation
 
 
@@ -70,6 +75,7 @@ def update_annotation(*, annotation: Annotation, actor, **fields) -> Annotation:
             setattr(annotation, name, value)
         annotation.save(update_fields=[*fields, "updated_at"])
         DataRow.objects.filter(pk=annotation.data_row_id).update(content_hash="")
+    request_drain()
     return annotation
 
 
@@ -77,3 +83,4 @@ def delete_annotation(*, annotation: Annotation, actor) -> None:
     with transaction.atomic():
         DataRow.objects.filter(pk=annotation.data_row_id).update(content_hash="")
         annotation.delete()
+    request_drain()

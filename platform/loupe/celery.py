@@ -25,7 +25,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "index", "gpu")
 
 app.conf.update(
-    include=["workers.system", "workers.imports"],
+    include=["workers.system", "workers.imports", "workers.indexing"],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
     task_routes={
@@ -45,6 +45,14 @@ app.conf.update(
     # With acks_late, Redis hands an unacknowledged task to another worker after this long:
     # longer than any import or training run (a second runner is refused by a job lock).
     broker_transport_options={"visibility_timeout": 12 * 3600},
+    # The catch-all for index drains lost with a worker (run by `celery worker -B` or beat).
+    beat_schedule={
+        "sweep-outboxes": {
+            "task": "workers.indexing.sweep_outboxes",
+            "schedule": 30.0,
+            "options": {"queue": "index"},
+        }
+    },
 )
 
 

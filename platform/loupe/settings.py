@@ -42,6 +42,8 @@ TENANT_APPS = [
     "django.contrib.admin",
     "apps.projects",
     "apps.datasets",
+    "apps.slices",
+    "search",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -119,6 +121,8 @@ WSGI_APPLICATION = "loupe.wsgi.application"
 # Empty means no Elasticsearch: search is answered by Postgres and /readyz skips it.
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:59200")
 ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", REDIS_KEY_PREFIX)
+# Outbox entries drained per transaction and bulk request.
+SEARCH_DRAIN_BATCH_SIZE = env_int("SEARCH_DRAIN_BATCH_SIZE", 2000)
 
 # --- Identity ------------------------------------------------------------------------------
 

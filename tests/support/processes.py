@@ -85,7 +85,13 @@ def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
 
 
 @contextmanager
-def celery_worker(log_path: Path) -> Iterator[RunningProcess]:
+def celery_worker(
+    log_path: Path,
+    *,
+    queues: str = "default,index,gpu",
+    name: str = "celery@%h",
+    env: dict | None = None,
+) -> Iterator[RunningProcess]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
@@ -93,8 +99,10 @@ def celery_worker(log_path: Path) -> Iterator[RunningProcess]:
                 "-A",
                 "loupe.celery",
                 "worker",
+                "-n",
+                name,
                 "-Q",
-                "default,index,gpu",
+                queues,
                 "--pool",
                 "solo",
                 "--loglevel",
@@ -103,7 +111,7 @@ def celery_worker(log_path: Path) -> Iterator[RunningProcess]:
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=process_env(),
+            env=process_env() | (env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -8,7 +8,7 @@ import pytest
 from tenants.permissions import ROLE_MATRIX, required_role
 from tenants.roles import Role
 
-# (method, path, resource, action); {project}, {member} and {key} are filled per test.
+# (method, path, resource, action); {project}, {member}, {key}, ... are filled per test.
 ENDPOINTS = [
     ("GET", "/api/v1/me/", "me", "read"),
     ("GET", "/api/v1/tenant/", "tenant", "read"),
@@ -41,10 +41,24 @@ ENDPOINTS = [
     ("PUT", "/api/v1/annotations/{annotation}/", "datasets", "write"),
     ("DELETE", "/api/v1/annotations/{annotation}/", "datasets", "write"),
     ("GET", "/api/v1/imports/{job}/", "datasets", "read"),
+    ("POST", "/api/v1/search/", "search", "read"),
+    ("POST", "/api/v1/search/count/", "search", "read"),
+    ("GET", "/api/v1/search/fields/", "search", "read"),
+    ("GET", "/api/v1/slices/", "slices", "read"),
+    ("POST", "/api/v1/slices/", "slices", "write"),
+    ("GET", "/api/v1/slices/{slice}/", "slices", "read"),
+    ("PATCH", "/api/v1/slices/{slice}/", "slices", "write"),
+    ("DELETE", "/api/v1/slices/{slice}/", "slices", "write"),
+    ("GET", "/api/v1/slices/{slice}/rows/", "slices", "read"),
+    ("GET", "/api/v1/slices/{slice}/count/", "slices", "read"),
+    ("GET", "/api/v1/slices/{slice}/snapshots/", "slices", "read"),
+    ("POST", "/api/v1/slices/{slice}/snapshots/", "slices", "write"),
+    ("GET", "/api/v1/slices/{slice}/snapshots/{snapshot}/", "slices", "read"),
+    ("GET", "/api/v1/slices/{slice}/snapshots/{snapshot}/rows/", "slices", "read"),
 ]
 # Endpoints that need no identity: the API root and trading a key for a session.
 OPEN_ENDPOINTS = {"/api/v1/", "/api/v1/session/"}
-WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[0] != "GET"]
+WRITE_ENDPOINTS = [e for e in ENDPOINTS if e[3] == "write"]
 
 
 def test_every_endpoint_is_in_the_matrix():
@@ -76,6 +90,8 @@ def targets(tenant, make_member, client_for):
 
     from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
     from apps.projects.models import Project
+    from apps.slices import row_ids
+    from apps.slices.models import Slice, SliceSnapshot
     from tenants.identity.api_keys import create_api_key
 
     owner = tenant.memberships.get(role=Role.OWNER).user
@@ -87,6 +103,10 @@ def targets(tenant, make_member, client_for):
         job = ImportJob.objects.create(
             dataset=dataset, format="jsonl", file_name="x", status="failed"
         )
+        slice = Slice.objects.create(dataset=dataset, name="target", query="width > 1")
+        snapshot = SliceSnapshot.objects.create(
+            slice=slice, number=1, row_count=0, row_ids=row_ids.encode([])
+        )
     member = make_member(tenant, Role.VIEWER)
     key, _ = create_api_key(tenant=tenant, name="target", role=Role.VIEWER, actor=owner)
     return {
@@ -97,6 +117,8 @@ def targets(tenant, make_member, client_for):
         "row": row.pk,
         "annotation": annotation.pk,
         "job": job.pk,
+        "slice": slice.pk,
+        "snapshot": snapshot.number,
     }
 
 

@@ -20,11 +20,21 @@ from loupe import log_context
 class ApiError(exceptions.APIException):
     """An error a service raises with its own stable code and HTTP status."""
 
-    def __init__(self, *, status: int, code: Enum | str, detail: str, fields: dict | None = None):
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: Enum | str,
+        detail: str,
+        fields: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(detail=detail, code=_code(code))
         self.status_code = status
         self.code = _code(code)
         self.fields = fields
+        # Keys beside the standard ones, e.g. the line and column of a query error.
+        self.extra = extra or {}
 
 
 def error_body(code: Enum | str, detail: str, fields: dict | None = None) -> dict:
@@ -48,7 +58,8 @@ def exception_handler(exc, context):
     """DRF's handler, reshaped into the one error body. Errors that are not API errors
     (database failures among them) are left to Django, so middleware can act on them."""
     if isinstance(exc, ApiError):
-        return Response(error_body(exc.code, str(exc.detail), exc.fields), status=exc.status_code)
+        body = error_body(exc.code, str(exc.detail), exc.fields) | exc.extra
+        return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

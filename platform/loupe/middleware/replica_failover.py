@@ -26,7 +26,8 @@ class ReplicaFailoverMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        if request.method not in SAFE_METHODS or not pinning.used_replica():
+        reads_only = request.method in SAFE_METHODS or pinning.is_read_only_request()
+        if not reads_only or not pinning.used_replica():
             return None
         if getattr(request, "_replica_failover_done", False):
             return None

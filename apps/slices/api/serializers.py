@@ -1,0 +1,104 @@
+from rest_framework import serializers
+
+from apps.datasets.api.serializers import DataRowSerializer
+from apps.slices.models import Slice, SliceSnapshot
+from apps.slices.searching import Backend
+from search.query.parser import MAX_QUERY_LENGTH
+
+BACKENDS = [backend.value for backend in Backend]
+
+
+class _QueryField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            allow_blank=True, trim_whitespace=False, max_length=MAX_QUERY_LENGTH, **kwargs
+        )
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    query = _QueryField(default="", help_text="in the query language; blank: every row")
+    datasets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="only rows of these datasets; leave it out for every dataset",
+    )
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    backend = serializers.ChoiceField(choices=BACKENDS, default=Backend.AUTO.value)
+
+
+class CountRequestSerializer(serializers.Serializer):
+    query = _QueryField(default="")
+    datasets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="only rows of these datasets; leave it out for every dataset",
+    )
+    backend = serializers.ChoiceField(choices=BACKENDS, default=Backend.AUTO.value)
+
+
+class RowsPageSerializer(serializers.Serializer):
+    backend = serializers.ChoiceField(choices=BACKENDS)
+    total = serializers.IntegerField()
+    rows = DataRowSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class CountSerializer(serializers.Serializer):
+    backend = serializers.ChoiceField(choices=BACKENDS)
+    count = serializers.IntegerField()
+
+
+class PageRequestSerializer(serializers.Serializer):
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class SliceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Slice
+        fields = ["id", "dataset", "name", "query", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class SliceInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    dataset = serializers.IntegerField(min_value=1)
+    query = _QueryField(default="")
+
+
+class SlicePatchSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    query = _QueryField(required=False)
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    slice = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = SliceSnapshot
+        fields = ["slice", "number", "query", "row_count", "created_at"]
+
+
+class SliceListQuerySerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(min_value=1, required=False)
+
+
+class FieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    scope = serializers.ChoiceField(choices=["row", "label"])
+    operators = serializers.ListField(child=serializers.CharField())
+    types = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="metadata keys: value types seen"
+    )
+
+
+class SearchFieldsSerializer(serializers.Serializer):
+    fields = FieldSerializer(many=True)
+    label_fields = FieldSerializer(many=True)
+    metadata_keys_from = serializers.ChoiceField(choices=["elasticsearch", "postgres"])

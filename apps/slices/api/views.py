@@ -1,0 +1,194 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.datasets.models import Dataset
+from apps.slices import fields, queries, searching, selectors, services
+from apps.slices.api.serializers import (
+    CountRequestSerializer,
+    CountSerializer,
+    PageRequestSerializer,
+    RowsPageSerializer,
+    SearchFieldsSerializer,
+    SearchRequestSerializer,
+    SliceInputSerializer,
+    SliceListQuerySerializer,
+    SlicePatchSerializer,
+    SliceSerializer,
+    SnapshotSerializer,
+)
+from apps.slices.searching import Backend
+from loupe.db.pinning import unpin_read_only_request
+
+_PAGE_PARAMETERS = [
+    OpenApiParameter("page_size", int, required=False),
+    OpenApiParameter("cursor", str, required=False),
+]
+
+
+class ByNewest(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _rows_page(page: searching.SearchPage) -> Response:
+    return Response(RowsPageSerializer(page).data)
+
+
+class SearchView(APIView):
+    """Search is a POST (a query may be long) that only reads."""
+
+    resource = "search"
+    actions_by_method = {"POST": "read"}
+
+    @extend_schema(request=SearchRequestSerializer, responses=RowsPageSerializer)
+    def post(self, request):
+        unpin_read_only_request()
+        data = _valid(SearchRequestSerializer, request.data)
+        node = queries.prepare(data["query"], datasets=data.get("datasets"))
+        page = searching.search(
+            node=node,
+            page_size=data["page_size"],
+            cursor=data.get("cursor"),
+            backend=Backend(data["backend"]),
+        )
+        return _rows_page(page)
+
+
+class SearchCountView(APIView):
+    resource = "search"
+    actions_by_method = {"POST": "read"}
+
+    @extend_schema(request=CountRequestSerializer, responses=CountSerializer)
+    def post(self, request):
+        unpin_read_only_request()
+        data = _valid(CountRequestSerializer, request.data)
+        node = queries.prepare(data["query"], datasets=data.get("datasets"))
+        backend, count = searching.count(node=node, backend=Backend(data["backend"]))
+        return Response({"backend": backend, "count": count})
+
+
+class SearchFieldsView(APIView):
+    resource = "search"
+
+    @extend_schema(responses=SearchFieldsSerializer)
+    def get(self, request):
+        return Response(fields.searchable_fields())
+
+
+class SliceListView(APIView):
+    resource = "slices"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("dataset", int, required=False)],
+        responses=SliceSerializer(many=True),
+    )
+    def get(self, request):
+        query = _valid(SliceListQuerySerializer, request.query_params)
+        paginator = ByNewest()
+        page = paginator.paginate_queryset(
+            selectors.slices(dataset_id=query.get("dataset")), request, view=self
+        )
+        return paginator.get_paginated_response(SliceSerializer(page, many=True).data)
+
+    @extend_schema(request=SliceInputSerializer, responses={201: SliceSerializer})
+    def post(self, request):
+        data = _valid(SliceInputSerializer, request.data)
+        dataset = get_object_or_404(Dataset, pk=data["dataset"])
+        slice = services.create_slice(
+            dataset=dataset, name=data["name"], query=data["query"], actor=request.user
+        )
+        return Response(SliceSerializer(slice).data, status=status.HTTP_201_CREATED)
+
+
+class SliceDetailView(APIView):
+    resource = "slices"
+
+    @extend_schema(responses=SliceSerializer)
+    def get(self, request, slice_id: int):
+        return Response(SliceSerializer(selectors.get_slice(slice_id=slice_id)).data)
+
+    @extend_schema(request=SlicePatchSerializer, responses=SliceSerializer)
+    def patch(self, request, slice_id: int):
+        data = _valid(SlicePatchSerializer, request.data)
+        slice = services.update_slice(
+            slice=selectors.get_slice(slice_id=slice_id), actor=request.user, **data
+        )
+        return Response(SliceSerializer(slice).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, slice_id: int):
+        services.delete_slice(slice=selectors.get_slice(slice_id=slice_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SliceRowsView(APIView):
+    resource = "slices"
+
+    @extend_schema(parameters=_PAGE_PARAMETERS, responses=RowsPageSerializer)
+    def get(self, request, slice_id: int):
+        data = _valid(PageRequestSerializer, request.query_params)
+        page = selectors.slice_rows(
+            slice=selectors.get_slice(slice_id=slice_id),
+            page_size=data["page_size"],
+            cursor=data.get("cursor"),
+        )
+        return _rows_page(page)
+
+
+class SliceCountView(APIView):
+    resource = "slices"
+
+    @extend_schema(responses=CountSerializer)
+    def get(self, request, slice_id: int):
+        backend, count = selectors.slice_count(slice=selectors.get_slice(slice_id=slice_id))
+        return Response({"backend": backend, "count": count})
+
+
+class SnapshotListView(APIView):
+    resource = "slices"
+
+    @extend_schema(responses=SnapshotSerializer(many=True))
+    def get(self, request, slice_id: int):
+        slice = selectors.get_slice(slice_id=slice_id)
+        paginator = ByNewest()
+        page = paginator.paginate_queryset(selectors.snapshots_of(slice=slice), request, view=self)
+        return paginator.get_paginated_response(SnapshotSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={201: SnapshotSerializer})
+    def post(self, request, slice_id: int):
+        slice = selectors.get_slice(slice_id=slice_id)
+        snapshot = services.create_snapshot(slice=slice, actor=request.user)
+        return Response(SnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
+
+
+class SnapshotDetailView(APIView):
+    resource = "slices"
+
+    @extend_schema(responses=SnapshotSerializer)
+    def get(self, request, slice_id: int, number: int):
+        slice = selectors.get_slice(slice_id=slice_id)
+        return Response(SnapshotSerializer(selectors.get_snapshot(slice=slice, number=number)).data)
+
+
+class SnapshotRowsView(APIView):
+    resource = "slices"
+
+    @extend_schema(parameters=_PAGE_PARAMETERS, responses=RowsPageSerializer)
+    def get(self, request, slice_id: int, number: int):
+        data = _valid(PageRequestSerializer, request.query_params)
+        slice = selectors.get_slice(slice_id=slice_id)
+        page = selectors.snapshot_rows(
+            snapshot=selectors.get_snapshot(slice=slice, number=number),
+            page_size=data["page_size"],
+            cursor=data.get("cursor"),
+        )
+        return _rows_page(page)

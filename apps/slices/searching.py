@@ -1,0 +1,167 @@
+"""Search: row ids from Elasticsearch (or from Postgres where Elasticsearch is not there),
+rows from Postgres, in the backend's order (by id), paged with a cursor.
+
+Elasticsearch serves when it is configured, healthy and holds the tenant's index; Postgres
+otherwise, and also when Elasticsearch fails mid-search. The answer names its backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+from django.db.models import QuerySet
+from elasticsearch import ApiError as ElasticsearchApiError
+from elasticsearch import BadRequestError, TransportError
+
+from apps.datasets.models import DataRow
+from apps.slices.errors import SliceErrorCode
+from loupe.api.errors import ApiError
+from search import elastic
+from search.query.errors import QueryErrorCode
+from search.query.to_elasticsearch import compile_to_elasticsearch
+from search.query.to_postgres import compile_to_postgres
+from search.query.tree import Node
+
+logger = logging.getLogger(__name__)
+# Elasticsearch's client raises TransportError for a failed connection and ApiError for an
+# answer with an error status; either way Postgres can answer.
+_ELASTICSEARCH_ERRORS = (TransportError, ElasticsearchApiError)
+
+
+class Backend(StrEnum):
+    AUTO = "auto"
+    ELASTICSEARCH = "elasticsearch"
+    POSTGRES = "postgres"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    backend: Backend
+    total: int
+    rows: list[DataRow]
+    next_cursor: str | None
+
+
+def search(
+    *, node: Node | None, page_size: int, cursor: str | None, backend: Backend
+) -> SearchPage:
+    """One page of the rows `node` matches, ordered by id. Raises ApiError for a bad cursor,
+    or (503) when Elasticsearch was asked for by name and cannot answer."""
+    after = decode_cursor(cursor)
+    served = _backend_for(backend)
+    if served == Backend.ELASTICSEARCH:
+        try:
+            # One id more than the page: whether a next page exists, without a second call.
+            page = elastic.search_ids(
+                compile_to_elasticsearch(node), size=page_size + 1, after=after
+            )
+        except _ELASTICSEARCH_ERRORS as exc:
+            served = _fall_back(backend, exc)
+        else:
+            return _page(served, page.ids, page.total, page_size)
+    matching = _matching(node)
+    after_filter = matching if after is None else matching.filter(pk__gt=after)
+    ids = list(after_filter.order_by("pk").values_list("pk", flat=True)[: page_size + 1])
+    return _page(served, ids, matching.count(), page_size)
+
+
+def count(*, node: Node | None, backend: Backend) -> tuple[Backend, int]:
+    served = _backend_for(backend)
+    if served == Backend.ELASTICSEARCH:
+        try:
+            return served, elastic.count(compile_to_elasticsearch(node))
+        except _ELASTICSEARCH_ERRORS as exc:
+            served = _fall_back(backend, exc)
+    return served, _matching(node).count()
+
+
+def all_ids(*, node: Node | None) -> list[int]:
+    """Every matching row id, from Postgres (the source of truth: a snapshot must not miss a
+    row the index has not caught up with)."""
+    return list(_matching(node).order_by().values_list("pk", flat=True).iterator(chunk_size=20000))
+
+
+def _matching(node: Node | None) -> QuerySet[DataRow]:
+    return DataRow.objects.filter(compile_to_postgres(node))
+
+
+def _backend_for(asked: Backend) -> Backend:
+    if asked == Backend.POSTGRES:
+        return Backend.POSTGRES
+    if elastic.available():
+        return Backend.ELASTICSEARCH
+    if asked == Backend.ELASTICSEARCH:
+        raise _unavailable("Elasticsearch is not available for this tenant")
+    return Backend.POSTGRES
+
+
+def _fall_back(asked: Backend, exc: Exception) -> Backend:
+    """Postgres answers when Elasticsearch fails, unless Elasticsearch was asked for."""
+    if asked != Backend.ELASTICSEARCH:
+        logger.warning("search fell back to postgres", extra={"reason": str(exc)[:300]})
+        return Backend.POSTGRES
+    if isinstance(exc, BadRequestError):
+        raise ApiError(
+            status=400,
+            code=QueryErrorCode.QUERY_TOO_COMPLEX,
+            detail=f"Elasticsearch refuses this query ({exc.message}); simplify it or ask "
+            "for backend 'postgres'.",
+        )
+    raise _unavailable(f"Elasticsearch failed: {exc}")
+
+
+def _unavailable(detail: str) -> ApiError:
+    return ApiError(
+        status=503,
+        code=SliceErrorCode.SEARCH_UNAVAILABLE,
+        detail=f"{detail}; ask for backend 'auto' or 'postgres'.",
+    )
+
+
+def _page(backend: Backend, ids: list[int], total: int, page_size: int) -> SearchPage:
+    more = len(ids) > page_size
+    ids = ids[:page_size]
+    rows = hydrate(ids)
+    next_cursor = encode_cursor(ids[-1]) if more else None
+    return SearchPage(backend=backend, total=total, rows=rows, next_cursor=next_cursor)
+
+
+def hydrate(ids: list[int]) -> list[DataRow]:
+    """The rows of `ids` in that order, with their annotations. Read from the replica; rows it
+    has not replayed yet are read from the primary; rows deleted meanwhile are left out."""
+    found = _rows(DataRow.objects.filter(pk__in=ids))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found |= _rows(DataRow.objects.using("default").filter(pk__in=missing))
+    return [found[i] for i in ids if i in found]
+
+
+def _rows(queryset: QuerySet[DataRow]) -> dict[int, DataRow]:
+    return {row.pk: row for row in queryset.prefetch_related("annotations")}
+
+
+def encode_cursor(after: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"after": after})).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = orjson.loads(base64.urlsafe_b64decode(padded))["after"]
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        after = None
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+        raise ApiError(
+            status=400,
+            code=SliceErrorCode.INVALID_CURSOR,
+            detail="The cursor is not one this API gave out; start again without it.",
+            fields={"cursor": ["not a cursor from a previous page"]},
+        )
+    return after

@@ -1,0 +1,59 @@
+"""Reads of slices and snapshots, and of the rows they hold."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.slices import queries, row_ids, searching
+from apps.slices.models import Slice, SliceSnapshot
+from apps.slices.searching import Backend, SearchPage
+
+
+def slices(*, dataset_id: int | None = None) -> QuerySet[Slice]:
+    queryset = Slice.objects.all()
+    return queryset if dataset_id is None else queryset.filter(dataset_id=dataset_id)
+
+
+def get_slice(*, slice_id: int) -> Slice:
+    return get_object_or_404(Slice, pk=slice_id)
+
+
+def snapshots_of(*, slice: Slice) -> QuerySet[SliceSnapshot]:
+    # The ids can weigh megabytes; lists never need them.
+    return slice.snapshots.defer("row_ids").order_by("-number")
+
+
+def get_snapshot(*, slice: Slice, number: int) -> SliceSnapshot:
+    return get_object_or_404(SliceSnapshot, slice=slice, number=number)
+
+
+def slice_rows(
+    *, slice: Slice, page_size: int, cursor: str | None, backend: Backend = Backend.AUTO
+) -> SearchPage:
+    """The rows the slice's query matches now, in its dataset."""
+    node = queries.prepare(slice.query, datasets=[slice.dataset_id])
+    return searching.search(node=node, page_size=page_size, cursor=cursor, backend=backend)
+
+
+def slice_count(*, slice: Slice, backend: Backend = Backend.AUTO) -> tuple[Backend, int]:
+    node = queries.prepare(slice.query, datasets=[slice.dataset_id])
+    return searching.count(node=node, backend=backend)
+
+
+def snapshot_rows(*, snapshot: SliceSnapshot, page_size: int, cursor: str | None) -> SearchPage:
+    """A page of the snapshot's rows, by id. Rows deleted since the snapshot are left out of
+    the page (the total still counts them: it is what the snapshot froze)."""
+    after = searching.decode_cursor(cursor)
+    ids = row_ids.decode(snapshot.row_ids)
+    start = 0 if after is None else bisect_right(ids, after)
+    page_ids = ids[start : start + page_size]
+    more = start + page_size < len(ids)
+    return SearchPage(
+        backend=Backend.POSTGRES,
+        total=snapshot.row_count,
+        rows=searching.hydrate(page_ids),
+        next_cursor=searching.encode_cursor(page_ids[-1]) if more and page_ids else None,
+    )

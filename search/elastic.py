@@ -1,0 +1,92 @@
+"""Searching a tenant's index: ids in Elasticsearch's order, counts, and the metadata keys
+seen. Only the tenant's own alias is ever named, so a query cannot reach another tenant."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from elasticsearch import ApiError, TransportError
+
+from search import indexes
+from search.client import elasticsearch_client
+
+_HEALTH_TTL_SECONDS = 2.0
+_health: dict[str, float | bool] = {"checked": 0.0, "ok": False}
+
+
+def available() -> bool:
+    """Elasticsearch is configured, answers, and the tenant has an index. The cluster check
+    is cached a moment, so a search does not pay for it."""
+    client = elasticsearch_client()
+    if client is None:
+        return False
+    now = time.monotonic()
+    if now - float(_health["checked"]) > _HEALTH_TTL_SECONDS:
+        try:
+            status = client.options(request_timeout=1).cluster.health(timeout="1s")["status"]
+            _health["ok"] = status in ("green", "yellow")
+        except (TransportError, ApiError):
+            _health["ok"] = False
+        _health["checked"] = now
+    if not _health["ok"]:
+        return False
+    try:
+        return indexes.alias_exists()
+    except (TransportError, ApiError):
+        return False
+
+
+@dataclass(frozen=True)
+class IdPage:
+    ids: list[int]
+    total: int
+
+
+def search_ids(query: dict, *, size: int, after: int | None) -> IdPage:
+    """One page of row ids matching `query`, by id, after the id `after`."""
+    body = {
+        "query": query,
+        "size": size,
+        "sort": [{"id": "asc"}],
+        "_source": False,
+        "track_total_hits": True,
+    }
+    if after is not None:
+        body["search_after"] = [after]
+    response = elasticsearch_client().search(index=indexes.alias_name(), **body)
+    hits = response["hits"]
+    return IdPage(ids=[int(hit["_id"]) for hit in hits["hits"]], total=hits["total"]["value"])
+
+
+def count(query: dict) -> int:
+    return elasticsearch_client().count(index=indexes.alias_name(), query=query)["count"]
+
+
+def metadata_keys(*, limit: int = 1000) -> list[dict]:
+    """The metadata keys in the index, most frequent first, each with the value types seen."""
+    typed = {kind: {"filter": {"exists": {"field": f"metadata.{kind}"}}} for kind in _TYPES}
+    body = {
+        "size": 0,
+        "aggs": {
+            "metadata": {
+                "nested": {"path": "metadata"},
+                "aggs": {
+                    "keys": {"terms": {"field": "metadata.key", "size": limit}, "aggs": typed}
+                },
+            }
+        },
+    }
+    response = elasticsearch_client().search(index=indexes.alias_name(), **body)
+    buckets = response["aggregations"]["metadata"]["keys"]["buckets"]
+    return [
+        {
+            "key": bucket["key"],
+            "types": [_TYPES[kind] for kind in _TYPES if bucket[kind]["doc_count"]],
+        }
+        for bucket in buckets
+    ]
+
+
+# Entry field -> the literal type a query compares it with.
+_TYPES = {"str": "string", "num": "number", "bool": "boolean", "date": "date"}

@@ -1,0 +1,130 @@
+"""Every change to a data row or its annotations reaches the tenant's index through the
+outbox, whatever wrote it, and survives an Elasticsearch outage."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from apps.datasets.models import DataRow, Dataset
+from apps.projects.models import Project
+from search import outbox
+from search.client import elasticsearch_client
+from search.indexes import alias_name
+from search.models import IndexFailure
+from tests.datasets.conftest import jsonl, row
+from tests.search.conftest import wait_until_indexed
+
+
+def search(client, query: str, backend: str = "elasticsearch", **extra) -> dict:
+    response = client.post(
+        "/api/v1/search/",
+        {"query": query, "backend": backend, **extra},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def external_ids(answer: dict) -> list[str]:
+    return [r["external_id"] for r in answer["rows"]]
+
+
+@pytest.fixture
+def indexed(tenant, dataset, run_import):
+    """A dataset of 20 imported rows, all in the index."""
+    rows = [row(i, metadata={"i": i, "camera": "front" if i % 2 else "rear"}) for i in range(20)]
+    job = run_import(dataset["id"], jsonl(rows))
+    assert job["created"] == 20
+    wait_until_indexed(tenant)
+    return dataset
+
+
+def test_imported_rows_reach_the_index(tenant, editor, indexed):
+    answer = search(editor, "metadata.camera = 'front'")
+    assert answer["backend"] == "elasticsearch"
+    assert answer["total"] == 10
+    assert external_ids(answer) == [f"img-{i}" for i in range(1, 20, 2)]
+
+
+def test_edits_and_deletions_reach_the_index(tenant, editor, indexed):
+    rows = search(editor, "metadata.i IN (3, 4)")["rows"]
+    edited, deleted = rows
+    response = editor.patch(
+        f"/api/v1/rows/{edited['id']}/",
+        {"metadata": {"camera": "side"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert editor.delete(f"/api/v1/rows/{deleted['id']}/").status_code == 204
+    wait_until_indexed(tenant)
+    assert external_ids(search(editor, "metadata.camera = 'side'")) == ["img-3"]
+    assert search(editor, "")["total"] == 19
+
+
+def test_annotation_changes_reach_the_index(tenant, editor, indexed):
+    target = search(editor, "metadata.i = 7")["rows"][0]
+    response = editor.post(
+        f"/api/v1/rows/{target['id']}/annotations/",
+        {
+            "class_name": "pedestrian",
+            "geometry_type": "bbox",
+            "geometry": {"x": 0, "y": 0, "w": 30, "h": 40},
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    wait_until_indexed(tenant)
+    answer = search(editor, "label(class = 'pedestrian' AND area = 1200)")
+    assert external_ids(answer) == ["img-7"]
+
+
+def test_the_index_is_behind_an_alias_named_for_the_tenant(tenant, indexed):
+    indices = elasticsearch_client().indices.get_alias(name=alias_name(tenant.schema_name))
+    assert len(indices) == 1
+    assert next(iter(indices)).startswith(f"{alias_name(tenant.schema_name)}-")
+
+
+def test_a_row_the_index_refuses_is_recorded_and_does_not_block_the_others(tenant, editor, indexed):
+    target = search(editor, "metadata.i = 5")["rows"][0]
+    # Past Elasticsearch's 10,000 nested objects per document.
+    too_many = {f"k{n}": n for n in range(10_001)}
+    response = editor.patch(
+        f"/api/v1/rows/{target['id']}/", {"metadata": too_many}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    other = search(editor, "metadata.i = 6")["rows"][0]
+    editor.patch(
+        f"/api/v1/rows/{other['id']}/", {"metadata": {"i": 66}}, content_type="application/json"
+    )
+    wait_until_indexed(tenant)
+    assert external_ids(search(editor, "metadata.i = 66")) == ["img-6"]
+    with tenant_context(tenant):
+        failure = IndexFailure.objects.using("default").get()
+    assert failure.data_row_id == target["id"]
+    assert "nested" in failure.reason
+    # Fixed, the row is indexed again and its failure forgotten.
+    editor.patch(
+        f"/api/v1/rows/{target['id']}/", {"metadata": {"i": 55}}, content_type="application/json"
+    )
+    wait_until_indexed(tenant)
+    assert external_ids(search(editor, "metadata.i = 55")) == ["img-5"]
+    with tenant_context(tenant):
+        assert not IndexFailure.objects.using("default").exists()
+
+
+def test_without_elasticsearch_the_outbox_is_emptied_not_kept(tenant, settings):
+    with tenant_context(tenant):
+        DataRow.objects.create(
+            dataset=Dataset.objects.create(project=Project.objects.create(name="p"), name="d"),
+            external_id="x",
+            media_uri="m",
+        )
+        assert outbox.has_entries()
+        settings.ELASTICSEARCH_URL = ""
+        elasticsearch_client.cache_clear()
+        try:
+            outbox.drain()
+        finally:
+            elasticsearch_client.cache_clear()
+        assert not outbox.has_entries()

@@ -1,0 +1,190 @@
+"""POST /api/v1/search/, /search/count/ and GET /search/fields/, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from apps.datasets.models import DataRow, Dataset
+from apps.projects.models import Project
+from tests.slices.conftest import SCENE_SIZE, scene_row
+
+BACKENDS = ["elasticsearch", "postgres"]
+
+
+def post(client, path: str, body: dict):
+    return client.post(path, body, content_type="application/json")
+
+
+def search(client, body: dict) -> dict:
+    response = post(client, "/api/v1/search/", body)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def expected(predicate) -> list[str]:
+    return [scene_row(i)["external_id"] for i in range(SCENE_SIZE) if predicate(scene_row(i))]
+
+
+def _has_big_car(r: dict) -> bool:
+    return any(a["class"] == "car" and a["bbox"][2] * a["bbox"][3] > 1000 for a in r["annotations"])
+
+
+QUERIES = [
+    ("metadata.camera = 'front'", lambda r: r["metadata"]["camera"] == "front"),
+    (
+        "metadata.camera IN ('rear', 'side') AND width >= 660",
+        lambda r: r["metadata"]["camera"] != "front" and r["width"] >= 660,
+    ),
+    ("label(class = 'car' AND area > 1000)", _has_big_car),
+    ("NOT tags CONTAINS 'blurry'", lambda r: "blurry" not in r["tags"]),
+    ("text ~ 'rainy NIGHT'", lambda r: "weather" in r["metadata"]),
+    (
+        "metadata.weather EXISTS OR label(class = 'car') AND NOT label(class = 'bus')",
+        lambda r: "weather" in r["metadata"] or any(a["class"] == "car" for a in r["annotations"]),
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("query", "predicate"), QUERIES, ids=[q for q, _ in QUERIES])
+def test_search_finds_the_rows_the_query_describes(viewer, scene, backend, query, predicate):
+    answer = search(viewer, {"query": query, "backend": backend, "page_size": 100})
+    assert answer["backend"] == backend
+    assert [r["external_id"] for r in answer["rows"]] == expected(predicate)
+    assert answer["total"] == len(expected(predicate))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pages_follow_the_cursor_to_the_end(viewer, scene, backend):
+    seen, cursor = [], None
+    while True:
+        body = {"query": "", "backend": backend, "page_size": 7}
+        answer = search(viewer, body | ({"cursor": cursor} if cursor else {}))
+        assert answer["total"] == SCENE_SIZE
+        seen += [r["external_id"] for r in answer["rows"]]
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [scene_row(i)["external_id"] for i in range(SCENE_SIZE)]
+
+
+def test_rows_come_with_their_annotations(viewer, scene):
+    row = search(viewer, {"query": "metadata.i = 4"})["rows"][0]
+    assert sorted(a["class_name"] for a in row["annotations"]) == ["car", "person"]
+    assert {a["class_name"]: a["area"] for a in row["annotations"]} == {"car": 500, "person": 25}
+
+
+def test_auto_uses_elasticsearch_when_the_tenant_is_indexed(viewer, scene):
+    assert search(viewer, {"query": ""})["backend"] == "elasticsearch"
+
+
+def test_a_tenant_with_no_index_is_served_by_postgres(viewer):
+    answer = search(viewer, {"query": "width > 1"})
+    assert (answer["backend"], answer["total"]) == ("postgres", 0)
+    response = post(viewer, "/api/v1/search/", {"query": "", "backend": "elasticsearch"})
+    assert response.status_code == 503
+    assert response.json()["code"] == "search_unavailable"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_count_answers_the_number_of_rows(viewer, scene, backend):
+    response = post(
+        viewer, "/api/v1/search/count/", {"query": "metadata.camera = 'side'", "backend": backend}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {"backend": backend, "count": 10}
+
+
+def test_search_can_be_limited_to_datasets(viewer, scene):
+    answer = search(viewer, {"query": "", "datasets": [scene["id"]], "page_size": 1})
+    assert answer["total"] == SCENE_SIZE
+    response = post(viewer, "/api/v1/search/", {"query": "", "datasets": [scene["id"] + 1000]})
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_dataset"
+
+
+def test_datasets_can_be_named_in_the_query(viewer, scene):
+    assert search(viewer, {"query": "dataset = 'frames'"})["total"] == SCENE_SIZE
+    response = post(viewer, "/api/v1/search/", {"query": "dataset = 'nope'"})
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_dataset")
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "line", "column"),
+    [
+        ("width > 'big'", "type_mismatch", 1, 9),
+        ("metadata.camera = 'front' AND", "query_syntax", 1, 30),
+        ("colour = 'red'", "unknown_field", 1, 1),
+        ("label(class = 'car' AND\n  widht > 3)", "unknown_field", 2, 3),
+        ("prediction(score < 0.4)", "unsupported", 1, 1),
+    ],
+)
+def test_a_bad_query_answers_400_pointing_at_the_column(viewer, query, code, line, column):
+    response = post(viewer, "/api/v1/search/", {"query": query})
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["line"], body["column"]) == (code, line, column)
+    assert body["detail"] and body["fields"]["query"]
+
+
+def test_a_bad_cursor_answers_400(viewer, scene):
+    response = post(viewer, "/api/v1/search/", {"query": "", "cursor": "not-a-cursor"})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
+def test_page_size_is_bounded(viewer):
+    response = post(viewer, "/api/v1/search/", {"query": "", "page_size": 5000})
+    assert response.status_code == 400
+    assert "page_size" in response.json()["fields"]
+
+
+def test_fields_list_builtins_and_the_metadata_keys_seen(viewer, scene):
+    response = viewer.get("/api/v1/search/fields/")
+    assert response.status_code == 200
+    body = response.json()
+    names = {f["name"]: f for f in body["fields"]}
+    assert {"external_id", "width", "tags", "text", "metadata.camera", "metadata.i"} <= set(names)
+    assert names["metadata.i"]["types"] == ["number"]
+    assert names["metadata.camera"]["types"] == ["string"]
+    assert {f["name"] for f in body["label_fields"]} >= {"class", "area"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_last_full_page_has_no_next_cursor(viewer, scene, backend):
+    pages, cursor = 0, None
+    while True:
+        body = {"query": "", "backend": backend, "page_size": 10}
+        answer = search(viewer, body | ({"cursor": cursor} if cursor else {}))
+        pages += 1
+        assert len(answer["rows"]) == 10
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == SCENE_SIZE // 10
+
+
+def test_an_empty_dataset_list_is_refused(viewer, scene):
+    response = post(viewer, "/api/v1/search/", {"query": "", "datasets": []})
+    assert response.status_code == 400
+    assert "datasets" in response.json()["fields"]
+
+
+def test_fields_come_from_postgres_where_the_tenant_has_no_index(tenant, viewer):
+    with tenant_context(tenant):
+        project = Project.objects.create(name="p")
+        dataset = Dataset.objects.create(project=project, name="d")
+        DataRow.objects.create(
+            dataset=dataset,
+            external_id="x",
+            media_uri="m",
+            metadata={"camera": "front", "lens": {"focal mm": 35}},
+        )
+    body = viewer.get("/api/v1/search/fields/").json()
+    assert body["metadata_keys_from"] == "postgres"
+    keys = {f["name"]: f["types"] for f in body["fields"] if f["name"].startswith("metadata.")}
+    assert keys == {
+        "metadata.camera": ["string"],
+        "metadata.lens": [],
+        'metadata.lens."focal mm"': ["number"],
+    }
