@@ -16,10 +16,10 @@ import math
 import operator
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db import models
 from django.db.models import BooleanField, F, Func, OuterRef, Q, Value
 
-from apps.datasets.models import Annotation
 from search.query.to_elasticsearch import day_bounds
 from search.query.tree import (
     And,
@@ -92,7 +92,9 @@ def _compile(node: Node) -> Q:
         case Group(GroupKind.PREDICTION, _):
             raise NotImplementedError("predictions are not stored yet")
         case Group(_, condition):
-            annotations = Annotation.objects.filter(data_row=OuterRef("pk"))
+            # By name: search/ sits below the apps and never imports them.
+            annotation = apps.get_model("datasets", "Annotation")
+            annotations = annotation.objects.filter(data_row=OuterRef("pk"))
             if condition is not None:
                 annotations = annotations.filter(_compile(condition))
             return Q(models.Exists(annotations))

@@ -111,8 +111,10 @@ class TextMatch:
 
 def words_of(text: str) -> tuple[str, ...]:
     """The words of a text as `~` sees them: maximal runs of letters (Unicode category L)
-    and decimal digits (Nd), lower-cased. The Elasticsearch analyzer splits on
-    `[^\\p{L}\\p{Nd}]+` and Postgres matches with `[[:alnum:]]` so all three agree."""
+    and decimal digits (Nd), lower-cased. Index documents store these words (documents.py),
+    so Elasticsearch agrees exactly; Postgres matches them between `[[:alnum:]]` boundaries,
+    which agree for every script whose letters are all of category L (not, for instance,
+    Devanagari's vowel signs): see docs/query-language.md."""
     words, current = [], []
     for ch in text:
         if ch.isalpha() or ch.isdecimal():
