@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import orjson
@@ -21,7 +21,7 @@ from elasticsearch import BadRequestError, TransportError
 from apps.datasets.models import DataRow
 from apps.slices.errors import SliceErrorCode
 from loupe.api.errors import ApiError
-from search import elastic
+from search import elastic, outbox
 from search.query.errors import QueryErrorCode
 from search.query.to_elasticsearch import compile_to_elasticsearch
 from search.query.to_postgres import compile_to_postgres
@@ -45,6 +45,9 @@ class SearchPage:
     total: int
     rows: list[DataRow]
     next_cursor: str | None
+    # Elasticsearch only: changes are still on their way to the index, so the answer may
+    # miss the newest of them (Postgres always answers from the rows themselves).
+    index_pending: bool = False
 
 
 def search(
@@ -63,7 +66,8 @@ def search(
         except _ELASTICSEARCH_ERRORS as exc:
             served = _fall_back(backend, exc)
         else:
-            return _page(served, page.ids, page.total, page_size)
+            found = _page(served, page.ids, page.total, page_size)
+            return replace(found, index_pending=outbox.has_entries())
     matching = _matching(node)
     after_filter = matching if after is None else matching.filter(pk__gt=after)
     ids = list(after_filter.order_by("pk").values_list("pk", flat=True)[: page_size + 1])

@@ -11,7 +11,7 @@ from apps.projects.models import Project
 from search import outbox
 from search.client import elasticsearch_client
 from search.indexes import alias_name
-from search.models import IndexFailure
+from search.models import IndexFailure, OutboxEntry
 from tests.datasets.conftest import jsonl, row
 from tests.search.conftest import wait_until_indexed
 
@@ -128,3 +128,16 @@ def test_without_elasticsearch_the_outbox_is_emptied_not_kept(tenant, settings):
         finally:
             elasticsearch_client.cache_clear()
         assert not outbox.has_entries()
+
+
+def test_an_answer_says_when_changes_are_still_on_their_way_to_the_index(tenant, editor, indexed):
+    assert search(editor, "")["index_pending"] is False
+    with tenant_context(tenant):
+        # An entry no drain was asked for: a change still on its way.
+        entry = OutboxEntry.objects.create(data_row_id=search(editor, "")["rows"][0]["id"])
+    try:
+        assert search(editor, "")["index_pending"] is True
+        assert search(editor, "", backend="postgres")["index_pending"] is False
+    finally:
+        with tenant_context(tenant):
+            entry.delete()

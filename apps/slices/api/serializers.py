@@ -46,6 +46,9 @@ class RowsPageSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     rows = DataRowSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
+    index_pending = serializers.BooleanField(
+        help_text="Elasticsearch answered while changes were still on their way to its index"
+    )
 
 
 class CountSerializer(serializers.Serializer):
