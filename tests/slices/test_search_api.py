@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -188,3 +191,22 @@ def test_fields_come_from_postgres_where_the_tenant_has_no_index(tenant, viewer)
         "metadata.lens": [],
         'metadata.lens."focal mm"': ["number"],
     }
+
+
+def _documented_examples() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "query-language.md").read_text()
+    return re.findall(r"```query\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("query", _documented_examples())
+def test_every_documented_example_answers_alike_on_both_backends(viewer, scene, query):
+    answers = [
+        post(viewer, "/api/v1/search/", {"query": query, "backend": b, "page_size": 1000})
+        for b in BACKENDS
+    ]
+    es, pg = (a.json() for a in answers)
+    assert answers[0].status_code == answers[1].status_code
+    if answers[0].status_code == 200:
+        assert [r["id"] for r in es["rows"]] == [r["id"] for r in pg["rows"]]
+    else:  # only a dataset name the tenant does not have
+        assert (es["code"], pg["code"]) == ("unknown_dataset", "unknown_dataset")
