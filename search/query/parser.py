@@ -41,6 +41,8 @@ from search.query.tree import (
 MAX_QUERY_LENGTH = 10_000
 MAX_NESTING = 64
 MAX_IN_VALUE_TERMINALS = 1_000
+# Each word of a `~` pattern is one regex match per string value in Postgres.
+MAX_WORDS = 32
 
 SYNTAX = QueryErrorCode.QUERY_SYNTAX
 TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
@@ -177,10 +179,13 @@ def _condition(tree: Tree, scope: Scope) -> Node:
             checks.check_operator(field, "~", tilde)
             pattern = _checked(field, "~", value)
             assert isinstance(pattern, str)
-            words = words_of(pattern)
+            words = tuple(dict.fromkeys(words_of(pattern)))  # a word twice asks nothing more
             if not words:
                 message = "~ searches for words, and this string has none: write letters or digits"
                 raise QueryError.at(value, QueryErrorCode.INVALID_VALUE, message)
+            if len(words) > MAX_WORDS:
+                message = f"~ looks for at most {MAX_WORDS} words; this pattern has {len(words)}"
+                raise QueryError.at(value, TOO_COMPLEX, message)
             return TextMatch(field, words)
     raise AssertionError(f"grammar rule without a builder: {tree.data}")
 

@@ -1,10 +1,10 @@
 """render_query: a tree back to canonical query text, which parses to the same tree.
 
-Saved searches and slices store this text, and error messages quote literals with it, so it
-must round-trip exactly: `parse_query(render_query(t)) == t` for every tree the parser can
-produce. Keywords are upper-cased, strings single-quoted, and parentheses are written only
-where precedence needs them (NOT, then AND, then OR), so the rendering never nests deeper
-than the query it came from and stays within the parser's nesting limit.
+Error messages quote literals with it, and any query the platform writes back takes this
+form, so it must round-trip exactly: `parse_query(render_query(t)) == t` for every tree the
+parser can produce. Keywords are upper-cased, strings single-quoted, and parentheses are
+written only where precedence needs them (NOT, then AND, then OR), so the rendering never
+nests deeper than the query it came from and stays within the parser's nesting limit.
 """
 
 from __future__ import annotations

@@ -122,6 +122,33 @@ def test_a_nul_character_in_metadata_is_a_400_and_changes_nothing(tenant, editor
         assert DataRow.objects.get(pk=stored_row.pk).metadata == {"k": 1}
 
 
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
+def test_metadata_nested_past_32_levels_is_a_400_and_changes_nothing(tenant, editor, stored_row):
+    assert (
+        editor.patch(
+            f"/api/v1/rows/{stored_row.pk}/",
+            {"metadata": _nested(32)},
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
+    response = editor.patch(
+        f"/api/v1/rows/{stored_row.pk}/",
+        {"metadata": _nested(33)},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "deeper than 32" in response.json()["fields"]["metadata"][0]
+    with tenant_context(tenant):
+        assert DataRow.objects.get(pk=stored_row.pk).metadata == _nested(32)
+
+
 @pytest.mark.parametrize("project", ["abc", "0", "²"])
 def test_a_bad_project_filter_is_a_400(editor, project):
     response = editor.get(f"/api/v1/datasets/?project={project}")

@@ -58,6 +58,16 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(editor, d
     }
 
 
+def test_metadata_nested_too_deep_is_a_row_error(editor, dataset, run_import):
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"k": deep}
+    job = run_import(dataset["id"], jsonl([row(0), row(1, metadata=deep)]))
+    assert (job["created"], job["failed"]) == (1, 1)
+    assert job["errors"][0]["field"] == "metadata"
+    assert "deeper than 32" in job["errors"][0]["message"]
+
+
 def test_a_file_of_only_bad_rows_fails_and_stores_nothing(editor, dataset, run_import):
     job = run_import(dataset["id"], b"garbage\n{}\n")
     assert job["status"] == "failed"

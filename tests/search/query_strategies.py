@@ -190,12 +190,12 @@ def _datasets(ids: Sequence[int] | None, names: Sequence[str] | None) -> SearchS
 
 
 def _patterns(words: Sequence[str] | None) -> SearchStrategy[tuple[str, ...]]:
-    # What the parser keeps of a `~` pattern: its words, split and lower-cased.
+    # What the parser keeps of a `~` pattern: its words, split, lower-cased, each once.
     if words is None:
         texts = strings(20)
     else:
         texts = st.lists(_pool(words, strings()), min_size=1, max_size=3).map(" ".join)
-    return texts.map(words_of).filter(bool)
+    return texts.map(lambda text: tuple(dict.fromkeys(words_of(text)))).filter(bool)
 
 
 def _row_leaves(p: _Pools) -> SearchStrategy[Node]:

@@ -223,3 +223,14 @@ def test_sixty_five_levels_are_too_complex(query, column):
 def test_deepest_query_that_fits_the_length_limit_fails_cleanly():
     error = error_of("(" * 4_995 + "width = 1" + ")" * 4_995)
     assert (error.code, error.line, error.column) == (TOO_COMPLEX, 1, 65)
+
+
+def test_a_pattern_of_thirty_two_words_is_accepted_and_repeats_count_once():
+    words = " ".join(f"w{n}" for n in range(32))
+    assert len(parse_query(f"text ~ '{words} {words}'").words) == 32
+
+
+def test_a_pattern_of_more_words_is_too_complex():
+    words = " ".join(f"w{n}" for n in range(33))
+    error = error_of(f"text ~ '{words}'")
+    assert (error.code, error.line, error.column) == (TOO_COMPLEX, 1, 8)

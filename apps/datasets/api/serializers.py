@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.datasets.importers.records import AnnotationSource, GeometryType
-from apps.datasets.importers.validation import MAX_COORDINATE
+from apps.datasets.importers.validation import MAX_COORDINATE, MAX_JSON_DEPTH, too_deep
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportFormat, ImportJob
 
 
@@ -20,6 +20,13 @@ def _contains_nul(value) -> bool:
     if isinstance(value, list):
         return any(_contains_nul(v) for v in value)
     return False
+
+
+def shallow(value):
+    """Refuse JSON nested past MAX_JSON_DEPTH, before anything walks it."""
+    if too_deep(value):
+        raise serializers.ValidationError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 def no_nul(value):
@@ -63,7 +70,7 @@ class AnnotationInputSerializer(serializers.Serializer):
     geometry = serializers.JSONField(
         required=False, allow_null=True, default=None, validators=[no_nul]
     )
-    attributes = serializers.DictField(required=False, default=dict, validators=[no_nul])
+    attributes = serializers.DictField(required=False, default=dict, validators=[shallow, no_nul])
     source = serializers.ChoiceField(choices=[s.value for s in AnnotationSource], default="human")
 
     def validate(self, data):
@@ -129,7 +136,7 @@ class DataRowSerializer(serializers.ModelSerializer):
 
 
 class DataRowPatchSerializer(serializers.Serializer):
-    metadata = serializers.DictField(required=False, validators=[no_nul])
+    metadata = serializers.DictField(required=False, validators=[shallow, no_nul])
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, validators=[no_nul]
     )

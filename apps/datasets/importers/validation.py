@@ -93,12 +93,32 @@ def check_size(value: object, field: str) -> int | None:
     return value
 
 
+# Objects and arrays within one another, at most: deeper JSON is refused at the door rather
+# than left to break indexing and recursion further down.
+MAX_JSON_DEPTH = 32
+
+
 def check_object(value: object, field: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidField(field, f"{field} must be a JSON object {{...}}; got {json_type(value)}")
+    if too_deep(value):
+        raise InvalidField(field, f"{field} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        container, depth = stack.pop()
+        for child in container.values() if isinstance(container, dict) else container:
+            if isinstance(child, dict | list):
+                if depth == limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def check_tags(value: object) -> tuple[str, ...]:
