@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from search.query.tree import Field, FieldKind, words_of
+from search.query.tree import quoted_key, words_of
 
 # What the query language calls a date in JSON: a string that begins with YYYY-MM-DD.
 JSON_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -67,8 +67,8 @@ def json_entries(obj: dict) -> list[dict]:
 
 @lru_cache(maxsize=65536)
 def _segment(name: str) -> str:
-    # The query's own quoting (tree.Field), so `metadata."lens id"` finds the key it wrote.
-    return str(Field("", FieldKind.JSON, (name,)))[1:]
+    # The query's own quoting (tree.Field.key), so `metadata."lens id"` finds its key.
+    return quoted_key(name)
 
 
 def _add_members(obj: dict, prefix: str, entries: list[dict]) -> None:

@@ -13,11 +13,14 @@ from search.client import elasticsearch_client
 
 _HEALTH_TTL_SECONDS = 2.0
 _health: dict[str, float | bool] = {"checked": 0.0, "ok": False}
+# A tenant's alias, once seen, stays (drains re-create it if it is ever lost), so a search
+# asks only until it exists; a search on a lost one fails over to Postgres.
+_aliases_seen: set[str] = set()
 
 
 def available() -> bool:
     """Elasticsearch is configured, answers, and the tenant has an index. The cluster check
-    is cached a moment, so a search does not pay for it."""
+    is cached a moment and an alias seen is remembered, so a search does not pay for them."""
     client = elasticsearch_client()
     if client is None:
         return False
@@ -31,10 +34,16 @@ def available() -> bool:
         _health["checked"] = now
     if not _health["ok"]:
         return False
+    alias = indexes.alias_name()
+    if alias in _aliases_seen:
+        return True
     try:
-        return indexes.alias_exists()
+        exists = indexes.alias_exists()
     except (TransportError, ApiError):
         return False
+    if exists:
+        _aliases_seen.add(alias)
+    return exists
 
 
 @dataclass(frozen=True)

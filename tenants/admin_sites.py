@@ -84,6 +84,22 @@ class TenantModelAdmin(TenantAdminPermissions, admin.ModelAdmin):
     pass
 
 
+class TenantRecordAdmin(TenantModelAdmin):
+    """Records the platform writes (index state, snapshots): a tenant admin views them,
+    never adds or edits them here, and deletes them only where `deletable`."""
+
+    deletable = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.deletable and super().has_delete_permission(request, obj)
+
+
 class TenantTabularInline(TenantAdminPermissions, admin.TabularInline):
     pass
 

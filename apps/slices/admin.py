@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from apps.slices import queries, services
 from apps.slices.models import Slice, SliceSnapshot
 from loupe.api.errors import ApiError
-from tenants.admin_sites import TenantModelAdmin, tenant_admin_site
+from tenants.admin_sites import TenantModelAdmin, TenantRecordAdmin, tenant_admin_site
 
 
 class SliceForm(forms.ModelForm):
@@ -42,7 +42,7 @@ class SliceAdmin(TenantModelAdmin):
 
 
 @admin.register(SliceSnapshot, site=tenant_admin_site)
-class SliceSnapshotAdmin(TenantModelAdmin):
+class SliceSnapshotAdmin(TenantRecordAdmin):
     list_display = ["slice", "number", "row_count", "created_at"]
     list_filter = ["slice"]
     fields = ["slice", "number", "query", "row_count", "created_at"]
@@ -50,9 +50,3 @@ class SliceSnapshotAdmin(TenantModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("row_ids")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -7,7 +7,7 @@ from django.db import connection
 from elasticsearch import ApiError, TransportError
 
 from search import elastic
-from search.query.tree import Field, FieldKind
+from search.query.tree import FieldKind, key_path
 
 _OPERATORS = {
     FieldKind.STRING: ["=", "!=", "IN", "NOT IN", "~"],
@@ -95,7 +95,7 @@ def _keys_from_postgres(limit: int) -> list[dict]:
         rows = cursor.fetchall()
     return [
         {
-            "key": str(Field("metadata", FieldKind.JSON, tuple(path)))[len("metadata.") :],
+            "key": key_path(path),
             "types": sorted({_JSON_TYPES[t] for t in types if t in _JSON_TYPES}),
         }
         for path, types, _ in rows

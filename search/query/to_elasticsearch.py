@@ -13,6 +13,7 @@ import datetime
 from elasticsearch_dsl import Q
 from elasticsearch_dsl.query import Query
 
+from search.query.days import day_bounds, midnight
 from search.query.tree import (
     And,
     Compare,
@@ -113,8 +114,7 @@ def _json(field: Field, prefix: str, conditions: list[Query]) -> Query:
     """One entry of the field's nested key/value array, at the field's path, satisfying all
     `conditions`. Keys are written as the query writes them (documents.py does the same)."""
     path = prefix + field.name
-    key = str(field).removeprefix(field.name + ".")
-    entry = Q("bool", filter=[Q("term", **{f"{path}.key": key}), *conditions])
+    entry = Q("bool", filter=[Q("term", **{f"{path}.key": field.key}), *conditions])
     return Q("nested", path=path, query=entry)
 
 
@@ -145,8 +145,8 @@ def _instants(name: str, op: Comparison, value: Literal) -> Query:
         if days is None:
             return _NONE
         first, after = days
-        bounds = [] if first is None else [("gte", _midnight(first))]
-        bounds += [] if after is None else [("lt", _midnight(after))]
+        bounds = [] if first is None else [("gte", midnight(first))]
+        bounds += [] if after is None else [("lt", midnight(after))]
     kept = {}
     for bound, instant in bounds:
         if _FIRST_INSTANT <= instant <= _LAST_INSTANT:
@@ -158,30 +158,6 @@ def _instants(name: str, op: Comparison, value: Literal) -> Query:
         elif (bound in ("lt", "lte")) != (instant > _LAST_INSTANT):
             return _NONE
     return Q("range", **{name: kept}) if kept else _ALL
-
-
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), datetime.UTC)
-
-
-def day_bounds(
-    op: Comparison, day: datetime.date
-) -> tuple[datetime.date | None, datetime.date | None] | None:
-    """`op day`, compared by day, as the days [first, after) (None: unbounded on that side),
-    or None where nothing can match (after the last day of the calendar)."""
-    following = None if day == datetime.date.max else day + datetime.timedelta(days=1)
-    match op:
-        case Comparison.EQ:
-            return day, following
-        case Comparison.LT:
-            return None, day
-        case Comparison.LE:
-            return None, following
-        case Comparison.GT:
-            return None if following is None else (following, None)
-        case Comparison.GE:
-            return day, None
-    raise AssertionError(f"no day bounds for {op}")
 
 
 def _text_match(field: Field, words: tuple[str, ...], prefix: str) -> Query:

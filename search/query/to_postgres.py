@@ -20,7 +20,7 @@ from django.apps import apps
 from django.db import models
 from django.db.models import BooleanField, F, Func, OuterRef, Q, Value
 
-from search.query.to_elasticsearch import day_bounds
+from search.query.days import day_bounds, midnight
 from search.query.tree import (
     And,
     Compare,
@@ -161,14 +161,10 @@ def _whole_days(column: str, op: Comparison, day: datetime.date) -> Q:
     first, after = days
     bounds = {f"{column}__isnull": False}  # never empty: ~Q() would select every row
     if first is not None:
-        bounds[f"{column}__gte"] = _midnight(first)
+        bounds[f"{column}__gte"] = midnight(first)
     if after is not None:
-        bounds[f"{column}__lt"] = _midnight(after)
+        bounds[f"{column}__lt"] = midnight(after)
     return Q(**bounds)
-
-
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), datetime.UTC)
 
 
 # --- SQL/JSON paths -------------------------------------------------------------------------

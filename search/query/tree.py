@@ -42,10 +42,20 @@ class Field:
     path: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return ".".join((self.name, *(_quoted(p) for p in self.path)))
+        return ".".join((self.name, *(quoted_key(p) for p in self.path)))
+
+    @property
+    def key(self) -> str:
+        """The key path as the query writes it (`camera."lens id"`): the index stores
+        metadata and attribute entries under this exact string."""
+        return key_path(self.path)
 
 
-def _quoted(key: str) -> str:
+def key_path(path: tuple[str, ...] | list[str]) -> str:
+    return ".".join(quoted_key(p) for p in path)
+
+
+def quoted_key(key: str) -> str:
     if key.isidentifier():
         return key
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -58,6 +58,14 @@ def test_a_slice_with_a_bad_query_is_refused_and_not_stored(tenant, editor, scen
         assert not Slice.objects.using("default").filter(name="bad").exists()
 
 
+def test_a_slice_name_with_a_nul_character_is_refused_and_not_stored(tenant, editor, scene):
+    response = post(editor, "/api/v1/slices/", {"name": "a\u0000b", "dataset": scene["id"]})
+    assert response.status_code == 400
+    assert "name" in response.json()["fields"]
+    with tenant_context(tenant):
+        assert not Slice.objects.using("default").exists()
+
+
 def test_a_slice_name_is_unique_in_its_dataset(editor, front_slice):
     response = post(editor, "/api/v1/slices/", {"name": "front", "dataset": front_slice["dataset"]})
     assert (response.status_code, response.json()["code"]) == (409, "slice_name_taken")

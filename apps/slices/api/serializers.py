@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.datasets.api.serializers import DataRowSerializer
+from apps.datasets.api.serializers import DataRowSerializer, no_nul
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.searching import Backend
 from search.query.parser import MAX_QUERY_LENGTH
@@ -69,13 +69,13 @@ class SliceSerializer(serializers.ModelSerializer):
 
 
 class SliceInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, validators=[no_nul])
     dataset = serializers.IntegerField(min_value=1)
     query = _QueryField(default="")
 
 
 class SlicePatchSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(max_length=200, required=False, validators=[no_nul])
     query = _QueryField(required=False)
 
 
