@@ -6,7 +6,9 @@ says what to fix; an importer turns it into a `RowError` on the line it was read
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 
 from apps.datasets.importers.records import (
     AnnotationSource,
@@ -47,6 +49,8 @@ def row_from_object(obj: object, *, line: int | str) -> ParsedRow:
 
 
 def check_known_keys(obj: dict, allowed: tuple[str, ...], *, field: str | None) -> None:
+    if obj.keys() <= _key_set(allowed):
+        return
     unknown = sorted(key for key in obj if key not in allowed)
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
@@ -55,6 +59,11 @@ def check_known_keys(obj: dict, allowed: tuple[str, ...], *, field: str | None) 
             f"unknown key{'s' if len(unknown) > 1 else ''} {names}; "
             f"allowed keys are {', '.join(allowed)}",
         )
+
+
+@functools.cache
+def _key_set(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(keys)
 
 
 def check_external_id(value: object, field: str = "external_id") -> str:
@@ -96,6 +105,9 @@ def check_size(value: object, field: str) -> int | None:
 # Objects and arrays within one another, at most: deeper JSON is refused at the door rather
 # than left to break indexing and recursion further down.
 MAX_JSON_DEPTH = 32
+# As tuples rather than `dict | list`: a union is built anew each time the line runs.
+_CONTAINERS = (dict, list)
+_SEQUENCES = (list, tuple)
 
 
 def check_object(value: object, field: str) -> dict:
@@ -110,11 +122,11 @@ def check_object(value: object, field: str) -> dict:
 
 def too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    stack = [(value, 1)] if isinstance(value, _CONTAINERS) else []
     while stack:
         container, depth = stack.pop()
         for child in container.values() if isinstance(container, dict) else container:
-            if isinstance(child, dict | list):
+            if isinstance(child, _CONTAINERS):
                 if depth == limit:
                     return True
                 stack.append((child, depth + 1))
@@ -170,8 +182,8 @@ def check_annotation(item: object, field: str) -> ParsedAnnotation:
 
 def check_bbox(value: object, field: str) -> dict:
     """[x, y, w, h] in pixels, as the {"x", "y", "w", "h"} geometry; w and h above zero."""
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        got = f"{len(value)} values" if isinstance(value, list | tuple) else json_type(value)
+    if not isinstance(value, _SEQUENCES) or len(value) != 4:
+        got = f"{len(value)} values" if isinstance(value, _SEQUENCES) else json_type(value)
         raise InvalidField(field, f"bbox must be 4 numbers [x, y, w, h]; got {got}")
     if not _all_numbers(value):
         raise InvalidField(field, f"bbox must be 4 numbers [x, y, w, h] within ±1e9; got {value!r}")
@@ -211,6 +223,15 @@ def reject_json_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows; use a finite number or null")
 
 
+def finite_float(text: str) -> float:
+    """For `json.loads(parse_float=...)`: a number too large for a float is refused, not
+    read as infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large a number; the largest is about 1.8e308")
+    return value
+
+
 def json_type(value: object) -> str:
     """What a decoded JSON value is, in JSON's words, for messages."""
     if value is None:
@@ -231,14 +252,13 @@ def json_type(value: object) -> str:
 # Beyond any image: a coordinate past it is an error, and the area Postgres computes from
 # the geometry stays far from overflow.
 MAX_COORDINATE = 1e9
+_NUMBER_TYPES = frozenset({int, float})
 
 
 def _all_numbers(values: list | tuple) -> bool:
     """Whether every value is an int or float (not a bool, whose type is not int) within
     MAX_COORDINATE of zero."""
     try:
-        return set(map(type, values)) <= {int, float} and all(
-            abs(v) <= MAX_COORDINATE for v in values
-        )
+        return set(map(type, values)) <= _NUMBER_TYPES and max(map(abs, values)) <= MAX_COORDINATE
     except OverflowError:  # an integer too large for a float
         return False

@@ -215,6 +215,20 @@ def test_jsonl_nan_is_an_error(tmp_path):
     assert "NaN" in error.message
 
 
+def test_jsonl_number_too_large_for_a_float_is_an_error_not_infinity(tmp_path):
+    error = only_error(tmp_path, '{"external_id": "a", "media_uri": "b", "metadata": {"x": 1e400}}')
+
+    assert "1e400 is too large" in error.message
+
+
+@pytest.mark.parametrize("value", [2**70, -(2**63) - 1, 2**64 - 1, -(2**63)])
+def test_jsonl_integers_keep_every_digit(tmp_path, value):
+    (row,) = records_of(write_lines(tmp_path, {**VALID, "metadata": {"n": value, "m": [value]}}))
+
+    assert row.metadata == {"n": value, "m": [value]}
+    assert type(row.metadata["n"]) is int
+
+
 def test_jsonl_line_longer_than_the_limit_is_an_error_and_the_next_line_still_parses(tmp_path):
     long_line = json.dumps({**VALID, "metadata": {"pad": "x" * MAX_LINE_BYTES}})
 
