@@ -1,25 +1,24 @@
-"""The streaming COPY writer: a batch of parsed rows into Postgres in a few statements.
+"""The streaming COPY writer: a batch of staged rows into Postgres in a few statements.
 
-Rows are COPYed into a temporary staging table and upserted by (dataset, external_id): rows
-whose content digest is unchanged are left alone, so re-importing a file changes nothing.
-The annotations of created and changed rows are then replaced by a second COPY straight into
-the annotation table. COPY lines are built here as text (the fastest path through psycopg).
-A batch that Postgres refuses as a whole is retried row by row, so one bad row is reported
-and never takes its batch down with it.
+Rows, as `importers.copy_lines` stages them, are COPYed into a temporary staging table and
+upserted by (dataset, external_id): rows whose content digest is unchanged are left alone,
+so re-importing a file changes nothing. The annotations of created and changed rows are then
+replaced by a second COPY straight into the annotation table. A batch that Postgres refuses
+is retried in halves, down to the rows it refuses, so one bad row is reported and never takes
+its batch down with it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import orjson
 import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.datasets.importers.records import ParsedRow, RowError
+from apps.datasets.importers.copy_lines import StagedRow
+from apps.datasets.importers.records import RowError
 
 _CREATE_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
@@ -37,7 +36,14 @@ INSERT INTO datasets_datarow AS r
      created_at, updated_at)
 SELECT %(dataset)s, external_id, media_uri, width, height, metadata, tags, content_hash,
        now(), now()
-FROM import_stage
+FROM import_stage AS s
+-- Rows brought again unchanged are left out here, not at the conflict: ON CONFLICT DO UPDATE
+-- would lock (and so write) every row it matches, even those its WHERE then leaves alone.
+WHERE NOT EXISTS (
+    SELECT FROM datasets_datarow AS same
+    WHERE same.dataset_id = %(dataset)s AND same.external_id = s.external_id
+      AND same.content_hash = s.content_hash
+)
 ON CONFLICT (dataset_id, external_id) DO UPDATE SET
     media_uri = EXCLUDED.media_uri, width = EXCLUDED.width, height = EXCLUDED.height,
     metadata = EXCLUDED.metadata, tags = EXCLUDED.tags,
@@ -52,8 +58,6 @@ _COPY_ANNOTATIONS = (
 # What Postgres raises for a row it will not store: through Django's cursor, or straight
 # from psycopg during COPY.
 _REFUSED = (DataError, IntegrityError, ValueError, psycopg.DataError, psycopg.IntegrityError)
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = "\\N"
 
 
 @dataclass
@@ -64,77 +68,7 @@ class BatchResult:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _text(value: str | None) -> str:
-    return _NULL if value is None else value.translate(_ESCAPES)
-
-
-def _number(value: int | None) -> str:
-    return _NULL if value is None else str(int(value))
-
-
-def _array(values: Sequence[str]) -> str:
-    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-    return _text("{" + ",".join(quoted) + "}")
-
-
-def _dumps(value) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-@dataclass(frozen=True)
-class _StagedRow:
-    row: ParsedRow
-    line: str  # the COPY line for the staging table
-    annotations: list[tuple[str, str, str, str, str]]  # COPY fields after data_row_id
-
-
-def _staged(row: ParsedRow) -> _StagedRow:
-    metadata = _dumps(row.metadata)
-    annotations = [
-        (
-            _text(a.class_name),
-            str(a.geometry_type),
-            _NULL if a.geometry is None else _text(_dumps(a.geometry)),
-            _text(_dumps(a.attributes)),
-            str(a.source),
-        )
-        for a in row.annotations
-    ]
-    # Encoded as one JSON array, so no choice of values can make two rows digest alike.
-    digest_input = orjson.dumps(
-        [row.media_uri, row.width, row.height, metadata, list(row.tags), annotations]
-    )
-    digest = hashlib.md5(digest_input, usedforsecurity=False).hexdigest()
-    line = "\t".join(
-        [
-            _text(row.external_id),
-            _text(row.media_uri),
-            _number(row.width),
-            _number(row.height),
-            _text(metadata),
-            _array(row.tags),
-            digest,
-        ]
-    )
-    return _StagedRow(row, line, annotations)
-
-
-def _unique_by_external_id(rows: Sequence[ParsedRow]) -> tuple[list[ParsedRow], list[RowError]]:
-    seen: dict[str, int | str] = {}
-    unique, errors = [], []
-    for row in rows:
-        if row.external_id in seen:
-            first = seen[row.external_id]
-            errors.append(
-                RowError(row.line, "external_id", f"{row.external_id!r} repeats the row at {first}")
-            )
-            continue
-        seen[row.external_id] = row.line
-        unique.append(row)
-    return unique, errors
-
-
-def _write(dataset_id: int, staged: Sequence[_StagedRow]) -> tuple[int, int]:
+def _write(dataset_id: int, staged: Sequence[StagedRow]) -> tuple[int, int]:
     """Stage, upsert and replace annotations; (created, updated)."""
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_STAGE)
@@ -152,7 +86,7 @@ def _write(dataset_id: int, staged: Sequence[_StagedRow]) -> tuple[int, int]:
         by_external_id = {item.row.external_id: item for item in staged}
         now = timezone.now().isoformat()
         lines = [
-            f"{row_id}\t{chr(9).join(fields)}\t{now}\t{now}\n"
+            f"{row_id}\t{fields}\t{now}\t{now}\n"
             for row_id, external_id, _ in written
             for fields in by_external_id[external_id].annotations
         ]
@@ -163,44 +97,34 @@ def _write(dataset_id: int, staged: Sequence[_StagedRow]) -> tuple[int, int]:
     return created, len(written) - created
 
 
-def write_batch(*, dataset_id: int, rows: Sequence[ParsedRow]) -> BatchResult:
-    """Upsert `rows` into the dataset. Call inside a transaction (the staging table empties
-    on commit). Rows Postgres refuses come back as errors; the others are written."""
-    unique, errors = _unique_by_external_id(rows)
-    result = BatchResult(errors=errors)
-    if not unique:
-        return result
-    staged = []
-    for row in unique:
-        try:
-            staged.append(_staged(row))
-        except (TypeError, ValueError) as exc:  # e.g. an integer beyond 64 bits
-            result.errors.append(RowError(row.line, None, f"the row cannot be stored: {exc}"))
-    if not staged:
-        return result
+def write_batch(*, dataset_id: int, rows: Sequence[StagedRow]) -> BatchResult:
+    """Upsert staged `rows` into the dataset. Call inside a transaction (the staging table
+    empties on commit). Rows Postgres refuses come back as errors; the others are written."""
+    result = BatchResult()
+    _write_or_split(dataset_id, rows, result)
+    return result
+
+
+def _write_or_split(dataset_id: int, rows: Sequence[StagedRow], result: BatchResult) -> None:
+    """Writes the rows in one go; if Postgres refuses them, writes each half the same way, so
+    a few bad rows among thousands cost a few dozen attempts, not one per row."""
+    if not rows:
+        return
     try:
         with transaction.atomic():
-            created, updated = _write(dataset_id, staged)
-    except _REFUSED:
-        return _row_by_row(dataset_id, staged, result)
-    result.created, result.updated = created, updated
-    result.unchanged = len(staged) - created - updated
-    return result
-
-
-def _row_by_row(dataset_id: int, staged: Sequence[_StagedRow], result: BatchResult) -> BatchResult:
-    for item in staged:
-        try:
-            with transaction.atomic():
-                created, updated = _write(dataset_id, [item])
-        except _REFUSED as exc:
+            created, updated = _write(dataset_id, rows)
+    except _REFUSED as exc:
+        if len(rows) == 1:
             message = f"the database refused the row: {_first_line(exc)}"
-            result.errors.append(RowError(item.row.line, None, message))
-            continue
-        result.created += created
-        result.updated += updated
-        result.unchanged += 1 - created - updated
-    return result
+            result.errors.append(RowError(rows[0].row.line, None, message))
+            return
+        half = len(rows) // 2
+        _write_or_split(dataset_id, rows[:half], result)
+        _write_or_split(dataset_id, rows[half:], result)
+        return
+    result.created += created
+    result.updated += updated
+    result.unchanged += len(rows) - created - updated
 
 
 def _first_line(exc: Exception) -> str:

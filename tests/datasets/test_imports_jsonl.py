@@ -159,3 +159,43 @@ def test_a_source_uri_name_too_long_is_a_400(editor, dataset):
         content_type="application/json",
     )
     assert (response.status_code, response.json()["code"]) == (400, "source_not_found")
+
+
+def test_a_number_too_large_for_a_float_is_a_row_error_not_stored_as_null(
+    editor, dataset, run_import
+):
+    lines = [row(0), '{"external_id": "x", "media_uri": "y", "metadata": {"n": 1e999}}']
+    job = run_import(dataset["id"], jsonl(lines))
+    assert (job["created"], job["failed"]) == (1, 1)
+    assert job["errors"][0]["line"] == 2
+    assert [r["external_id"] for r in all_rows(editor, dataset["id"])] == ["img-0"]
+
+
+def test_rows_postgres_refuses_anywhere_in_a_batch_are_each_reported(editor, dataset, run_import):
+    bad = {3, 77, 78, 150}
+    lines = [row(i, metadata={"nul": "a\u0000b"}) if i in bad else row(i) for i in range(200)]
+    job = run_import(dataset["id"], jsonl(lines))
+    assert (job["created"], job["failed"]) == (196, 4)
+    assert sorted(error["line"] for error in job["errors"]) == [i + 1 for i in sorted(bad)]
+    stored = {r["external_id"] for r in all_rows(editor, dataset["id"])}
+    assert stored == {f"img-{i}" for i in range(200) if i not in bad}
+
+
+def test_values_with_copy_special_characters_are_stored_exactly(editor, dataset, run_import):
+    odd = 'tab\there, line\nbreak\r\\back\\slash "quoted" {braces} \\N é 🚗'
+    line = {
+        "external_id": odd,
+        "media_uri": odd,
+        "metadata": {odd: odd, "nested": {"list": [odd, 1.5, None]}},
+        "tags": [odd, "plain", "a,b", "{x}"],
+        "annotations": [{"class": odd, "attributes": {odd: [odd]}}],
+    }
+    job = run_import(dataset["id"], jsonl([line]))
+    assert (job["created"], job["failed"]) == (1, 0)
+    (stored,) = all_rows(editor, dataset["id"])
+    assert (stored["external_id"], stored["media_uri"]) == (odd, odd)
+    assert (stored["metadata"], stored["tags"]) == (line["metadata"], line["tags"])
+    annotation = stored["annotations"][0]
+    assert (annotation["class_name"], annotation["attributes"]) == (odd, {odd: [odd]})
+    again = run_import(dataset["id"], jsonl([line]))
+    assert (again["unchanged"], again["updated"]) == (1, 0)
