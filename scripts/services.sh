@@ -376,6 +376,11 @@ max_connections = 300               # test suites run in parallel
 max_locks_per_transaction = 256     # dropping many tenant schemas in one transaction
 log_line_prefix = '%m [%p] %q%u@%d '
 
+# Memory and checkpoints sized for imports of millions of rows (each node: 24 GiB machine).
+shared_buffers = '1GB'
+max_wal_size = '8GB'                # bulk imports checkpoint on time, not every gigabyte
+maintenance_work_mem = '256MB'
+
 # Replication. The standby needs these >= the primary's, so both nodes use this same file.
 wal_level = replica
 max_wal_senders = 10
