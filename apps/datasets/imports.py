@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.datasets.copy_writer import write_batch
@@ -41,6 +42,14 @@ logger = logging.getLogger(__name__)
 
 # The first key of the advisory locks that keep an import job to one runner.
 _LOCK_SPACE = 7301
+# What a lost, restarting or failing-over database raises (Django's wrappers, or psycopg's
+# own from COPY): the job is left to be resumed rather than failed.
+_DATABASE_LOST = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 FINAL = {ImportStatus.SUCCEEDED, ImportStatus.PARTIALLY_FAILED, ImportStatus.FAILED}
 
 
@@ -138,20 +147,44 @@ def _publish(job: ImportJob) -> None:
     publish(active_schema(), "import", str(job.pk), event=job_event(job))
 
 
+class ImportInterrupted(Exception):
+    """The database connection failed mid-import. The job is left running, with every batch
+    committed so far: running it again resumes it."""
+
+
 def run_import(*, job_id: int, on_progress=None) -> ImportJob:
     """Run (or resume) an import job to its end. Idempotent: a finished job is returned
-    as is. `on_progress(job)` is called after each committed batch."""
-    job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
-    if job.status in FINAL:
-        return job
-    with _exclusive(job.pk) as claimed:
-        if not claimed:  # another worker is running it (a redelivered task): leave it be
-            logger.warning("import already running elsewhere", extra={"import_job": job.pk})
-            return job
-        job.refresh_from_db()
+    as is. `on_progress(job)` is called after each committed batch. Raises ImportInterrupted
+    when the database connection fails on the way."""
+    try:
+        job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
         if job.status in FINAL:
             return job
-        return _run(job, on_progress)
+        with _exclusive(job.pk) as claimed:
+            if not claimed:  # another worker is running it (a redelivered task): leave it be
+                logger.warning("import already running elsewhere", extra={"import_job": job.pk})
+                return job
+            job.refresh_from_db()
+            if job.status in FINAL:
+                return job
+            return _run(job, on_progress)
+    except _DATABASE_LOST as exc:
+        connection.close()  # the next attempt connects afresh
+        raise ImportInterrupted(f"{type(exc).__name__}: {exc}") from exc
+
+
+def fail_interrupted_import(*, job_id: int, reason: str) -> ImportJob:
+    """Ends a job that could not be resumed for the database, as failed, saying why."""
+    job = ImportJob.objects.using("default").get(pk=job_id)
+    if job.status not in FINAL:
+        job.status, job.finished_at = ImportStatus.FAILED, timezone.now()
+        job.detail = (
+            f"database_unavailable: the import stopped after {job.records_done} records, as "
+            f"the database kept failing ({reason[:200]}); start the import again to finish it"
+        )
+        job.save(update_fields=["status", "finished_at", "detail"])
+        _publish(job)
+    return job
 
 
 @contextlib.contextmanager
@@ -163,8 +196,9 @@ def _exclusive(job_id: int):
     try:
         yield claimed
     finally:
+        # A lost session has let go of its locks already.
         if claimed:
-            with connection.cursor() as cursor:
+            with contextlib.suppress(*_DATABASE_LOST), connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, job_id])
 
 
@@ -186,6 +220,8 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
         _run_batches(job, importer.iter_records(), on_progress)
     except FileRejected as exc:
         job.detail = f"{exc.code}: {exc.message}"
+    except _DATABASE_LOST:
+        raise  # nothing can be recorded now; the job stays running, to be resumed
     except Exception as exc:
         # Anything unforeseen ends the job as failed, not forever running; Sentry gets it.
         job.status, job.finished_at = ImportStatus.FAILED, timezone.now()

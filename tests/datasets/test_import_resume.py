@@ -1,13 +1,17 @@
 """A worker killed mid-import leaves the job resumable, and resuming duplicates nothing."""
 
+import time
+from pathlib import Path
+
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
-from apps.datasets.imports import create_local_import, run_import
+from apps.datasets.imports import create_local_import, fail_interrupted_import, run_import
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
 from apps.projects.models import Project
-from tests.datasets.conftest import jsonl, row
+from tests.datasets.conftest import jsonl, row, wait_for_job
 
 
 class WorkerKilled(BaseException):
@@ -49,3 +53,66 @@ def test_running_a_finished_job_again_changes_nothing(tenant, tmp_path):
         again = run_import(job_id=job.pk)
         assert (again.status, again.created, again.total) == ("succeeded", 5, 5)
         assert DataRow.objects.filter(dataset=dataset).count() == 5
+
+
+def _end_other_database_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_an_import_whose_database_session_dies_is_resumed_by_the_worker(
+    tenant, editor, dataset, celery_worker, settings
+):
+    rows = 60_000
+    folder = Path(settings.IMPORT_ROOT) / tenant.schema_name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "many.jsonl").write_bytes(jsonl([row(i) for i in range(rows)]))
+    job = editor.post(
+        f"/api/v1/datasets/{dataset['id']}/imports/",
+        {"format": "jsonl", "source_uri": "many.jsonl"},
+        content_type="application/json",
+    ).json()
+    deadline = time.monotonic() + 60
+    while (progress := editor.get(f"/api/v1/imports/{job['id']}/").json())["total"] == 0:
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.05)
+    assert progress["status"] == "running" and progress["total"] < rows
+
+    assert _end_other_database_sessions() >= 1
+
+    finished = wait_for_job(editor, job["id"], timeout=120)
+    assert (finished["status"], finished["created"], finished["total"]) == (
+        "succeeded",
+        rows,
+        rows,
+    )
+    with tenant_context(tenant):
+        stored = DataRow.objects.filter(dataset_id=dataset["id"])
+        assert stored.count() == rows
+        assert Annotation.objects.filter(data_row__in=stored).count() == rows
+
+
+@override_settings(IMPORT_BATCH_SIZE=100)
+def test_an_import_the_database_keeps_failing_ends_failed_saying_how_far_it_got(tenant, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(jsonl([row(i) for i in range(250)]))
+    with tenant_context(tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="p"), name="d")
+        job = create_local_import(dataset=dataset, format="jsonl", path=str(path))
+        with pytest.raises(WorkerKilled):
+            run_import(job_id=job.pk, on_progress=lambda progress: _die())
+
+        failed = fail_interrupted_import(job_id=job.pk, reason="OperationalError: gone")
+
+        assert (failed.status, failed.records_done) == ("failed", 100)
+        assert failed.detail.startswith("database_unavailable: the import stopped after 100")
+        assert run_import(job_id=job.pk).status == "failed"
+
+
+def _die():
+    raise WorkerKilled
