@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from apps.datasets.services import delete_rows_of
 from apps.projects.errors import ProjectErrorCode
 from apps.projects.models import Project
 from loupe.api.errors import ApiError
+from search.outbox import request_drain
 from tenants.activation import active_schema
 from tenants.realtime import publish
 
@@ -50,4 +52,8 @@ def update_project(*, project: Project, actor, **changes) -> Project:
 
 
 def delete_project(*, project: Project, actor) -> None:
-    project.delete()
+    """Deletes the project and its datasets with all they hold, in one transaction."""
+    with transaction.atomic():
+        delete_rows_of(dataset_ids=list(project.datasets.values_list("id", flat=True)))
+        project.delete()
+    request_drain()

@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from apps.datasets.models import Annotation, DataRow, Dataset
+from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
 from apps.projects.models import Project
 from tenants.roles import Role
 
@@ -154,3 +154,50 @@ def test_a_bad_project_filter_is_a_400(editor, project):
     response = editor.get(f"/api/v1/datasets/?project={project}")
     assert response.status_code == 400
     assert "project" in response.json()["fields"]
+
+
+def _filled_dataset(editor, tenant, project_id: int, name: str, rows: int) -> int:
+    dataset_id = editor.post(
+        "/api/v1/datasets/", {"project": project_id, "name": name}, content_type="application/json"
+    ).json()["id"]
+    with tenant_context(tenant):
+        stored = DataRow.objects.bulk_create(
+            DataRow(dataset_id=dataset_id, external_id=str(i), media_uri="m") for i in range(rows)
+        )
+        Annotation.objects.bulk_create(
+            Annotation(data_row=row, class_name="car", geometry_type="none") for row in stored
+        )
+        ImportJob.objects.create(dataset_id=dataset_id, format="jsonl", file_name="x")
+    return dataset_id
+
+
+def _left(tenant, dataset_id: int) -> tuple[int, int, int]:
+    with tenant_context(tenant):
+        return (
+            DataRow.objects.filter(dataset_id=dataset_id).count(),
+            Annotation.objects.filter(data_row__dataset_id=dataset_id).count(),
+            ImportJob.objects.filter(dataset_id=dataset_id).count(),
+        )
+
+
+def test_deleting_a_dataset_deletes_what_it_holds_and_nothing_else(tenant, editor, dataset):
+    doomed = _filled_dataset(editor, tenant, dataset["project"], "doomed", rows=50)
+    kept = _filled_dataset(editor, tenant, dataset["project"], "kept", rows=5)
+
+    assert editor.delete(f"/api/v1/datasets/{doomed}/").status_code == 204
+
+    assert editor.get(f"/api/v1/datasets/{doomed}/").status_code == 404
+    assert (_left(tenant, doomed), _left(tenant, kept)) == ((0, 0, 0), (5, 5, 1))
+
+
+def test_deleting_a_project_deletes_its_datasets_and_what_they_hold(tenant, editor, dataset):
+    other_project = editor.post(
+        "/api/v1/projects/", {"name": "other"}, content_type="application/json"
+    ).json()["id"]
+    doomed = _filled_dataset(editor, tenant, dataset["project"], "doomed", rows=20)
+    kept = _filled_dataset(editor, tenant, other_project, "kept", rows=5)
+
+    assert editor.delete(f"/api/v1/projects/{dataset['project']}/").status_code == 204
+
+    assert editor.get(f"/api/v1/datasets/{dataset['id']}/").status_code == 404
+    assert (_left(tenant, doomed), _left(tenant, kept)) == ((0, 0, 0), (5, 5, 1))
