@@ -110,8 +110,9 @@ def main() -> None:
     from django.db import transaction
     from django_tenants.utils import tenant_context
 
+    from apps.datasets.import_runs import run_import
     from apps.datasets.importers.jsonl import JsonlImporter
-    from apps.datasets.imports import create_local_import, run_import
+    from apps.datasets.imports import create_local_import
     from apps.datasets.models import Annotation, DataRow, Dataset
     from apps.projects.models import Project
     from tenants.services import create_tenant
@@ -208,18 +209,20 @@ def _print_stage_figures(path: Path, rows: int, project) -> None:
     thread that reads ahead), and the database writing rows already staged."""
     import itertools
 
+    from django.conf import settings
     from django.db import transaction
 
     from apps.datasets.copy_writer import write_batch
-    from apps.datasets.importers.copy_lines import stage_batch
+    from apps.datasets.import_runs import rare_young_collections, staged_batches
     from apps.datasets.importers.jsonl import JsonlImporter
     from apps.datasets.models import Dataset
 
-    records = JsonlImporter(str(path)).iter_records()
+    records = itertools.islice(JsonlImporter(str(path)).iter_records(), rows)
     started = time.perf_counter()
-    batches = []
-    while len(batches) * 5000 < rows and (records_batch := list(itertools.islice(records, 5000))):
-        batches.append(stage_batch(records_batch))
+    with rare_young_collections():
+        batches = list(
+            staged_batches(records, skip=0, batch_size=settings.IMPORT_BATCH_SIZE, media_prefix="")
+        )
     parse_rate = rows / (time.perf_counter() - started)
 
     dataset = Dataset.objects.create(project=project, name="database alone")

@@ -9,3 +9,10 @@ class DatasetErrorCode(StrEnum):
     FILE_REQUIRED = "file_or_source_required"
     UNKNOWN_FORMAT = "unknown_format"
     INVALID_METADATA = "invalid_metadata"
+
+
+class ImportFailure(StrEnum):
+    """Why a whole import job failed: the first word of its `detail`."""
+
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    INTERNAL_ERROR = "internal_error"

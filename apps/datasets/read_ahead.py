@@ -22,6 +22,8 @@ def read_ahead(items: Iterable[T], *, depth: int) -> Iterator[T]:
     asks for it: memory holds at most `depth` items ahead. What `items` raises is raised
     here, where the caller asks for that item. When the caller stops early, the items not
     yet asked for are dropped and `items` is closed (a generator runs its `finally`)."""
+    if depth < 1:
+        raise ValueError(f"depth must be 1 or more, got {depth}")
     iterator = iter(items)
     # One thread: every step of the iterator, and its closing, runs there in turn.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:

@@ -214,9 +214,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(LOCAL_DIR / "media")))
 MEDIA_URL = "media/"
 # Imports may name a `source_uri` only under this directory (a path relative to it).
 IMPORT_ROOT = Path(env_str("IMPORT_ROOT", str(LOCAL_DIR / "imports")))
-IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000)
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
 # Batches parsed and staged ahead, on a thread, while the database writes the current one.
-IMPORT_READ_AHEAD_BATCHES = env_int("IMPORT_READ_AHEAD_BATCHES", 2)
+IMPORT_READ_AHEAD_BATCHES = env_int("IMPORT_READ_AHEAD_BATCHES", 2, minimum=1)
 IMPORT_ZIP_MAX_BYTES = env_int("IMPORT_ZIP_MAX_BYTES", 4 * 1024**3)
 IMPORT_ZIP_MAX_RATIO = env_int("IMPORT_ZIP_MAX_RATIO", 100)
 IMPORT_ZIP_MAX_ENTRIES = env_int("IMPORT_ZIP_MAX_ENTRIES", 200_000)

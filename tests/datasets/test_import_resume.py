@@ -3,12 +3,14 @@
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
-from apps.datasets.imports import create_local_import, fail_interrupted_import, run_import
+from apps.datasets.import_runs import ImportInterrupted, fail_interrupted_import, run_import
+from apps.datasets.imports import create_local_import
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
 from apps.projects.models import Project
 from tests.datasets.conftest import jsonl, row, wait_for_job
@@ -116,3 +118,28 @@ def test_an_import_the_database_keeps_failing_ends_failed_saying_how_far_it_got(
 
 def _die():
     raise WorkerKilled
+
+
+def test_a_job_whose_lock_another_session_holds_is_left_to_it_or_retried_when_resuming(
+    tenant, tmp_path
+):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(jsonl([row(0)]))
+    with tenant_context(tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="p"), name="d")
+        job = create_local_import(dataset=dataset, format="jsonl", path=str(path))
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"],
+            user=settings["USER"],
+            dbname=settings["NAME"],
+            autocommit=True,
+        ) as other_session:
+            other_session.execute("SELECT pg_advisory_lock(7301, %s)", [job.pk])
+
+            assert run_import(job_id=job.pk).status == "queued"
+            with pytest.raises(ImportInterrupted):
+                run_import(job_id=job.pk, resuming=True)
+
+        assert run_import(job_id=job.pk, resuming=True).status == "succeeded"

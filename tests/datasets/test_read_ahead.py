@@ -77,3 +77,8 @@ def test_an_error_in_the_caller_closes_the_source():
             if item == 1:
                 raise KeyError(item)
     assert closed.is_set()
+
+
+def test_a_depth_below_one_is_refused():
+    with pytest.raises(ValueError, match="depth must be 1 or more"):
+        next(read_ahead(iter([1]), depth=0))

@@ -25,6 +25,7 @@ from apps.datasets.importers.validation import (
     check_media_uri,
     check_size,
     check_tags,
+    finite_float,
     reject_json_constant,
 )
 
@@ -144,7 +145,7 @@ def _annotations(cell: str) -> tuple:
     if not cell:
         return ()
     try:
-        value = json.loads(cell, parse_constant=reject_json_constant)
+        value = json.loads(cell, parse_constant=reject_json_constant, parse_float=finite_float)
     except (ValueError, RecursionError) as error:
         raise InvalidField(
             "annotations", f"annotations must be a JSON array of objects; invalid JSON: {error}"

@@ -8,6 +8,7 @@ each with the C-accelerated `json` decoder; nothing larger than one item is ever
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Collection, Iterator
 from typing import TextIO
@@ -90,7 +91,7 @@ class _Cursor:
     def __init__(self, stream: TextIO, max_value_chars: int):
         self._stream = stream
         self._max_value_chars = max_value_chars
-        self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        self._decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
         self._buffer = ""
         self._pos = 0
         self._offset = 0  # characters dropped from the front of the buffer so far
@@ -163,3 +164,10 @@ class _Cursor:
 
 def _reject_constant(name: str) -> None:
     raise JsonStreamError(f"{name} is not valid JSON; use a finite number or null")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise JsonStreamError(f"{text} is too large a number; the largest is about 1.8e308")
+    return value

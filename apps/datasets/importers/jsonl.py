@@ -51,11 +51,13 @@ def iter_jsonl_rows(stream: BinaryIO) -> Iterator[ParsedRow | RowError]:
                 "split the row's data or move large values out of the file",
             )
             continue
-        if content.strip():
-            yield _parse_line(number, content)
+        if content.strip() and (record := _parse_line(number, content)) is not None:
+            yield record
 
 
-def _parse_line(number: int, content: bytes) -> ParsedRow | RowError:
+def _parse_line(number: int, content: bytes) -> ParsedRow | RowError | None:
+    """The line's row, or its error; None for a line of Unicode whitespace, skipped like
+    a blank one."""
     try:
         obj = _decode(content)
     except UnicodeDecodeError as error:
@@ -66,6 +68,8 @@ def _parse_line(number: int, content: bytes) -> ParsedRow | RowError:
             "save the file as UTF-8",
         )
     except json.JSONDecodeError as error:
+        if not error.doc.strip():
+            return None
         return RowError(
             number,
             None,

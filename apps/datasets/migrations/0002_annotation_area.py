@@ -4,6 +4,24 @@ from django.db import migrations, models
 
 import apps.datasets.geometry
 
+# As first written; 0003 replaces it with an inlinable version.
+CREATE_AREA_FUNCTION = """
+CREATE OR REPLACE FUNCTION public.loupe_annotation_area(kind text, geometry jsonb)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE kind
+    WHEN 'bbox' THEN (geometry->>'w')::float8 * (geometry->>'h')::float8
+    WHEN 'polygon' THEN (
+        SELECT abs(sum((a.p->>0)::float8 * (b.p->>1)::float8
+                       - (b.p->>0)::float8 * (a.p->>1)::float8)) / 2
+        FROM jsonb_array_elements(geometry->'points') WITH ORDINALITY AS a(p, i)
+        JOIN jsonb_array_elements(geometry->'points') WITH ORDINALITY AS b(p, j)
+          ON b.j = a.i % jsonb_array_length(geometry->'points') + 1
+    )
+END
+$$
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -11,10 +29,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            apps.datasets.geometry.CREATE_AREA_FUNCTION,
-            reverse_sql=migrations.RunSQL.noop,
-        ),
+        migrations.RunSQL(CREATE_AREA_FUNCTION, reverse_sql=migrations.RunSQL.noop),
         migrations.AddField(
             model_name="annotation",
             name="area",

@@ -173,6 +173,7 @@ def test_coco_category_without_a_name_is_an_error(tmp_path):
         pytest.param('{"images": {}}', id="images not an array"),
         pytest.param('{"images": [], "images": []}', id="images twice"),
         pytest.param('{"images": [{"id": NaN}]}', id="NaN"),
+        pytest.param('{"images": [{"id": 1e999}]}', id="a number past a double"),
         pytest.param('{"external_id": "a"}\n{"external_id": "b"}\n', id="JSON lines"),
     ],
 )

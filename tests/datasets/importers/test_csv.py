@@ -148,6 +148,14 @@ def test_csv_annotations_that_are_not_json_are_an_error(tmp_path):
     assert (error.field, "invalid JSON" in error.message) == ("annotations", True)
 
 
+def test_csv_annotations_with_a_number_past_a_double_are_an_error(tmp_path):
+    cell = '"[{""class"": ""car"", ""attributes"": {""score"": 1e999}}]"'
+
+    (error,) = records_of(tmp_path, f"external_id,media_uri,annotations\na,x,{cell}\n")
+
+    assert (error.field, "1e999 is too large" in error.message) == ("annotations", True)
+
+
 def test_csv_annotations_are_checked_like_jsonl_ones(tmp_path):
     cell = '"[{""class"": ""car"", ""bbox"": [0, 0, 0, 1]}]"'
     text = f"external_id,media_uri,annotations\na,x,{cell}\n"

@@ -90,6 +90,12 @@ def test_jsonl_blank_lines_are_skipped_and_lines_keep_their_numbers(tmp_path):
     assert [record.line for record in records_of(path)] == [1, 4]
 
 
+def test_jsonl_lines_of_unicode_whitespace_are_skipped_like_blank_ones(tmp_path):
+    (row,) = records_of(write_lines(tmp_path, "\u00a0\u2003", " \t", VALID))
+
+    assert row.line == 3
+
+
 def test_jsonl_byte_order_mark_is_ignored(tmp_path):
     path = write_lines(tmp_path, b"\xef\xbb\xbf" + json.dumps(VALID).encode())
 

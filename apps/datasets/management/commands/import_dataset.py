@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
-from apps.datasets.imports import create_local_import, run_import
+from apps.datasets.import_runs import ImportInterrupted, fail_interrupted_import, run_import
+from apps.datasets.imports import create_local_import
 from apps.datasets.models import Dataset, ImportFormat
 from tenants.models import Tenant
 
@@ -45,7 +46,11 @@ class Command(BaseCommand):
                 def advance(progress) -> None:
                     bar.update(progress.total - bar.n)
 
-                job = run_import(job_id=job.pk, on_progress=advance)
+                try:
+                    job = run_import(job_id=job.pk, on_progress=advance)
+                except ImportInterrupted as exc:
+                    job = fail_interrupted_import(job_id=job.pk, reason=str(exc))
+                    raise CommandError(job.detail) from exc
         self.stdout.write(
             f"import {job.pk}: {job.status}; created {job.created}, updated {job.updated}, "
             f"unchanged {job.unchanged}, failed {job.failed}"
