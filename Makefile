@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export DJANGO_SETTINGS_MODULE := loupe.settings
 
-.PHONY: run test bench lint format services services-status services-down venv worker-venv clean
+.PHONY: run test bench lint format services services-status services-down venv clean
 
 run: venv services
 	@scripts/run.sh
@@ -24,6 +24,7 @@ bench: venv services
 	$(PY) bench/auth.py
 	$(PY) bench/imports.py
 	$(PY) bench/search.py
+	$(PY) bench/training.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -35,15 +36,13 @@ format: venv
 
 venv: $(STAMP)
 
-$(STAMP): requirements/base.txt requirements/dev.txt
+# Training runs on the workers `make run` starts and the tests start, so the one virtualenv
+# holds the worker's packages too (torch is several GB; pip's cache keeps reinstalls fast).
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/worker.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q -r requirements/dev.txt -r requirements/worker.txt
 	touch $@
-
-# The GPU/CPU training worker also needs torch (several GB): only when training is wanted.
-worker-venv: venv
-	$(PY) -m pip install -q -r requirements/worker.txt
 
 services:
 	@scripts/services.sh up

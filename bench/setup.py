@@ -17,8 +17,9 @@ def _bench_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"{parts.path or '/loupe'}_bench"))
 
 
-def bench_django() -> None:
-    """Point Django at a fresh bench database (seen on the replica), migrate it, set up."""
+def bench_django(*, recreate: bool = True) -> None:
+    """Point Django at a fresh bench database (seen on the replica), migrate it, set up;
+    with `recreate=False`, at the one a running bench made."""
     sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
     os.environ["DATABASE_URL"] = _bench_url(os.environ.get("DATABASE_URL", DEFAULT_PRIMARY))
     os.environ["DATABASE_REPLICA_URL"] = _bench_url(
@@ -33,6 +34,8 @@ def bench_django() -> None:
     import django
 
     django.setup()
+    if not recreate:
+        return
     from django.conf import settings
 
     from tests.support import database

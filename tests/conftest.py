@@ -123,10 +123,42 @@ def asgi_server(django_db_setup, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, tmp_path_factory):
-    """A real Celery worker consuming every queue, sharing the test database and Redis."""
+    """A real Celery worker consuming the default and index queues, sharing the test
+    database and Redis."""
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    with processes.celery_worker(log_path) as worker:
+    with processes.celery_worker(log_path, queues="default,index") as worker:
         yield worker
+
+
+class GpuWorkers:
+    """The gpu queue's worker, as deployed (prefork, one run at a time); a test that kills
+    it starts the next one through `replace`, which later tests then use."""
+
+    def __init__(self, log_dir):
+        self.log_dir, self.count, self._current = log_dir, 0, None
+        self.start()
+
+    def start(self) -> processes.RunningProcess:
+        self.count += 1
+        self._current = processes.celery_worker(
+            self.log_dir / f"gpu-{self.count}.log",
+            queues="gpu",
+            name=f"gpu{self.count}@%h",
+            pool="prefork",
+            concurrency=1,
+        )
+        self.process = self._current.__enter__()
+        return self.process
+
+    def stop(self) -> None:
+        self._current.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def gpu_worker(django_db_setup, tmp_path_factory):
+    workers = GpuWorkers(tmp_path_factory.mktemp("gpu-worker"))
+    yield workers
+    workers.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -39,3 +39,8 @@ os.environ["ELASTICSEARCH_INDEX_PREFIX"] = "loupe-test"
 os.environ.setdefault("REPLICA_CHECK_INTERVAL_SECONDS", "0.2")
 os.environ.setdefault("REPLICA_RETRY_SECONDS", "0.2")
 os.environ.setdefault("DEBUG", "false")
+# Lost workers are noticed in seconds, not a minute; one image decoder per training run.
+os.environ.setdefault("JOB_HEARTBEAT_SECONDS", "1")
+os.environ.setdefault("JOB_HEARTBEAT_TIMEOUT_SECONDS", "6")
+os.environ.setdefault("JOB_SWEEP_SECONDS", "2")
+os.environ.setdefault("TRAINING_LOADER_WORKERS", "1")

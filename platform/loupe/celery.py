@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
 
 from celery.signals import task_prerun
+from django.conf import settings
 from django.db import connection
 from kombu import Queue
 from tenant_schemas_celery.app import CeleryApp
@@ -25,7 +26,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "index", "gpu")
 
 app.conf.update(
-    include=["workers.system", "workers.imports", "workers.indexing"],
+    include=[
+        "workers.system",
+        "workers.imports",
+        "workers.indexing",
+        "workers.jobs",
+        "workers.training",
+    ],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
     task_routes={
@@ -45,13 +52,19 @@ app.conf.update(
     # With acks_late, Redis hands an unacknowledged task to another worker after this long:
     # longer than any import or training run (a second runner is refused by a job lock).
     broker_transport_options={"visibility_timeout": 12 * 3600},
-    # The catch-all for index drains lost with a worker (run by `celery worker -B` or beat).
+    # The catch-alls for index drains and jobs lost with a worker (run by beat, or by
+    # `celery worker -B`).
     beat_schedule={
         "sweep-outboxes": {
             "task": "workers.indexing.sweep_outboxes",
             "schedule": 30.0,
             "options": {"queue": "index"},
-        }
+        },
+        "sweep-jobs": {
+            "task": "workers.jobs.sweep_jobs",
+            "schedule": settings.JOB_SWEEP_SECONDS,
+            "options": {"queue": "default"},
+        },
     },
 )
 

@@ -43,6 +43,8 @@ TENANT_APPS = [
     "apps.projects",
     "apps.datasets",
     "apps.slices",
+    "apps.jobs",
+    "apps.training",
     "search",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -221,6 +223,18 @@ IMPORT_ZIP_MAX_BYTES = env_int("IMPORT_ZIP_MAX_BYTES", 4 * 1024**3)
 IMPORT_ZIP_MAX_RATIO = env_int("IMPORT_ZIP_MAX_RATIO", 100)
 IMPORT_ZIP_MAX_ENTRIES = env_int("IMPORT_ZIP_MAX_ENTRIES", 200_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+
+# --- Jobs and training -------------------------------------------------------------------
+
+# A worker holding a job writes its heartbeat this often; the sweep (every
+# JOB_SWEEP_SECONDS) takes a job whose heartbeat is older than the timeout for lost.
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 10.0)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env_float("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60.0)
+JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 30.0)
+# Inside a long epoch, a checkpoint at least this often (and at every epoch's end).
+TRAINING_CHECKPOINT_SECONDS = env_float("TRAINING_CHECKPOINT_SECONDS", 300.0)
+# DataLoader processes decoding images for each training run.
+TRAINING_LOADER_WORKERS = env_int("TRAINING_LOADER_WORKERS", 2, minimum=0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Operations ----------------------------------------------------------------------------

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/v1/", include("apps.projects.api.urls")),
     path("api/v1/", include("apps.datasets.api.urls")),
     path("api/v1/", include("apps.slices.api.urls")),
+    path("api/v1/", include("apps.training.api.urls")),
 ]

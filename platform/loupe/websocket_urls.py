@@ -1,9 +1,11 @@
 from django.urls import path
 
 from apps.datasets.consumers import ImportProgressConsumer
+from apps.training.consumers import TrainingRunEventsConsumer
 from tenants.consumers import TenantEventsConsumer
 
 websocket_urlpatterns = [
     path("ws/events/", TenantEventsConsumer.as_asgi()),
     path("ws/imports/<int:job_id>/", ImportProgressConsumer.as_asgi()),
+    path("ws/training-runs/<int:job_id>/", TrainingRunEventsConsumer.as_asgi()),
 ]

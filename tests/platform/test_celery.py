@@ -15,7 +15,9 @@ def test_task_sent_from_inside_a_tenant_runs_in_that_tenants_schema(
         assert result.get(timeout=30)["schema"] == each.schema_name
 
 
-def test_every_queue_is_consumed_and_check_workers_reports_it(celery_worker, tenant, capsys):
+def test_every_queue_is_consumed_and_check_workers_reports_it(
+    celery_worker, gpu_worker, tenant, capsys
+):
     call_command("check_workers", tenant=tenant.slug, timeout=30)
     out = capsys.readouterr().out
     for queue in QUEUES:

@@ -91,8 +91,11 @@ def celery_worker(
     queues: str = "default,index,gpu",
     name: str = "celery@%h",
     env: dict | None = None,
+    pool: str = "solo",
+    concurrency: int = 1,
 ) -> Iterator[RunningProcess]:
-    with open(log_path, "wb") as log:
+    """A worker in a process group of its own, so a test can kill it with its pool."""
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [
                 str(BIN / "celery"),
@@ -104,7 +107,9 @@ def celery_worker(
                 "-Q",
                 queues,
                 "--pool",
-                "solo",
+                pool,
+                "--concurrency",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
@@ -114,6 +119,7 @@ def celery_worker(
             env=process_env() | (env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     running = RunningProcess(process, log_path)
     try:
@@ -121,6 +127,40 @@ def celery_worker(
         yield running
     finally:
         _stop(process)
+
+
+@contextmanager
+def celery_beat(log_path: Path, schedule_dir: Path) -> Iterator[RunningProcess]:
+    """Celery beat, as deployed beside the workers: it sends the periodic sweeps."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "loupe.celery",
+                "beat",
+                "--schedule",
+                str(schedule_dir / "celerybeat-schedule"),
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=process_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningProcess(process, log_path)
+    try:
+        _wait_until(lambda: "beat: Starting" in running.log_text(), process, log_path, "beat")
+        yield running
+    finally:
+        _stop(process)
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    """SIGKILL a process started in a session of its own, with every child it has."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _answers(url: str) -> bool:

@@ -55,6 +55,17 @@ ENDPOINTS = [
     ("POST", "/api/v1/slices/{slice}/snapshots/", "slices", "write"),
     ("GET", "/api/v1/slices/{slice}/snapshots/{snapshot}/", "slices", "read"),
     ("GET", "/api/v1/slices/{slice}/snapshots/{snapshot}/rows/", "slices", "read"),
+    ("GET", "/api/v1/model-specs/", "training", "read"),
+    ("GET", "/api/v1/training-runs/", "training", "read"),
+    ("POST", "/api/v1/training-runs/", "training", "write"),
+    ("GET", "/api/v1/training-runs/{run}/", "training", "read"),
+    ("POST", "/api/v1/training-runs/{run}/cancel/", "training", "write"),
+    ("GET", "/api/v1/training-runs/{run}/events/", "training", "read"),
+    ("GET", "/api/v1/training-runs/{run}/metrics/", "training", "read"),
+    ("GET", "/api/v1/models/", "models", "read"),
+    ("GET", "/api/v1/models/{model}/", "models", "read"),
+    ("GET", "/api/v1/models/{model}/versions/", "models", "read"),
+    ("GET", "/api/v1/model-versions/{version}/", "models", "read"),
 ]
 # Endpoints that need no identity: the API root and trading a key for a session.
 OPEN_ENDPOINTS = {"/api/v1/", "/api/v1/session/"}
@@ -92,6 +103,7 @@ def targets(tenant, make_member, client_for):
     from apps.projects.models import Project
     from apps.slices import row_ids
     from apps.slices.models import Slice, SliceSnapshot
+    from apps.training.models import Model, ModelVersion, TrainingRun
     from tenants.identity.api_keys import create_api_key
 
     owner = tenant.memberships.get(role=Role.OWNER).user
@@ -107,6 +119,14 @@ def targets(tenant, make_member, client_for):
         snapshot = SliceSnapshot.objects.create(
             slice=slice, number=1, row_count=0, row_ids=row_ids.encode([])
         )
+        run = TrainingRun.objects.create(
+            name="target", spec="small_cnn", slice=slice, snapshot=snapshot,
+            model_name="target", status="failed",
+        )  # fmt: skip
+        model = Model.objects.create(name="target", task="classification")
+        version = ModelVersion.objects.create(
+            model=model, version=1, spec="small_cnn", training_run=run, snapshot=snapshot
+        )
     member = make_member(tenant, Role.VIEWER)
     key, _ = create_api_key(tenant=tenant, name="target", role=Role.VIEWER, actor=owner)
     return {
@@ -119,6 +139,9 @@ def targets(tenant, make_member, client_for):
         "job": job.pk,
         "slice": slice.pk,
         "snapshot": snapshot.number,
+        "run": run.pk,
+        "model": model.name,
+        "version": version.pk,
     }
 
 

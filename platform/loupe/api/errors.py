@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -60,6 +61,8 @@ def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         body = error_body(exc.code, str(exc.detail), exc.fields) | exc.extra
         return Response(body, status=exc.status_code)
+    if isinstance(exc, ProtectedError):
+        return Response(error_body("in_use", _in_use(exc)), status=409)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -72,6 +75,12 @@ def exception_handler(exc, context):
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = error_body(code if isinstance(code, str) else "error", _detail(exc))
     return response
+
+
+def _in_use(exc: ProtectedError) -> str:
+    """What still refers to the thing a client tried to delete (nothing was deleted)."""
+    names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+    return f"It is still used by {', '.join(names)}; delete those first. Nothing was deleted."
 
 
 def _detail(exc) -> str:

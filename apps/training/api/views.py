@@ -1,0 +1,158 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.jobs.events import event_body
+from apps.training import selectors, services
+from apps.training.api.serializers import (
+    EventPageSerializer,
+    EventQuerySerializer,
+    ModelSerializer,
+    ModelSpecSerializer,
+    ModelVersionSerializer,
+    RunMetricsSerializer,
+    TrainingRunInputSerializer,
+    TrainingRunQuerySerializer,
+    TrainingRunSerializer,
+)
+from apps.training.catalog import list_specs
+
+
+class ByNewest(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ByName(CursorPagination):
+    ordering = ("name",)
+
+
+class ByVersion(CursorPagination):
+    ordering = ("-version",)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _page(request, view, queryset, serializer, paginator_class=ByNewest):
+    paginator = paginator_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class ModelSpecListView(APIView):
+    resource = "training"
+
+    @extend_schema(responses=ModelSpecSerializer(many=True))
+    def get(self, request):
+        return Response([spec.describe() for spec in list_specs()])
+
+
+class TrainingRunListView(APIView):
+    resource = "training"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, required=False),
+            OpenApiParameter("experiment", str, required=False),
+        ],
+        responses=TrainingRunSerializer(many=True),
+    )
+    def get(self, request):
+        query = _valid(TrainingRunQuerySerializer, request.query_params)
+        runs = selectors.training_runs(**query)
+        return _page(request, self, runs, TrainingRunSerializer)
+
+    @extend_schema(request=TrainingRunInputSerializer, responses={202: TrainingRunSerializer})
+    def post(self, request):
+        run = services.submit_run(
+            **_valid(TrainingRunInputSerializer, request.data), actor=request.user
+        )
+        run = selectors.get_run(run_id=run.pk)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetailView(APIView):
+    resource = "training"
+
+    @extend_schema(responses=TrainingRunSerializer)
+    def get(self, request, run_id: int):
+        return Response(TrainingRunSerializer(selectors.get_run(run_id=run_id)).data)
+
+
+class TrainingRunCancelView(APIView):
+    resource = "training"
+
+    @extend_schema(request=None, responses={202: TrainingRunSerializer})
+    def post(self, request, run_id: int):
+        services.cancel_run(run=selectors.get_run(run_id=run_id), actor=request.user)
+        run = selectors.get_run(run_id=run_id)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunEventsView(APIView):
+    resource = "training"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, required=False),
+            OpenApiParameter("limit", int, required=False),
+        ],
+        responses=EventPageSerializer,
+    )
+    def get(self, request, run_id: int):
+        query = _valid(EventQuerySerializer, request.query_params)
+        run = selectors.get_run(run_id=run_id)
+        events = selectors.run_events(run=run, after=query["after"], limit=query["limit"])
+        more = len(events) == query["limit"]
+        next_url = None
+        if more:
+            next_url = request.build_absolute_uri(
+                f"{request.path}?after={events[-1].seq}&limit={query['limit']}"
+            )
+        return Response({"results": [event_body(e) for e in events], "next": next_url})
+
+
+class TrainingRunMetricsView(APIView):
+    resource = "training"
+
+    @extend_schema(responses=RunMetricsSerializer)
+    def get(self, request, run_id: int):
+        return Response(selectors.run_metrics(run=selectors.get_run(run_id=run_id)))
+
+
+class ModelListView(APIView):
+    resource = "models"
+
+    @extend_schema(responses=ModelSerializer(many=True))
+    def get(self, request):
+        return _page(request, self, selectors.models(), ModelSerializer, ByName)
+
+
+class ModelDetailView(APIView):
+    resource = "models"
+
+    @extend_schema(responses=ModelSerializer)
+    def get(self, request, name: str):
+        return Response(ModelSerializer(selectors.get_model(name=name)).data)
+
+
+class ModelVersionListView(APIView):
+    resource = "models"
+
+    @extend_schema(responses=ModelVersionSerializer(many=True))
+    def get(self, request, name: str):
+        versions = selectors.versions_of(model=selectors.get_model(name=name))
+        return _page(request, self, versions, ModelVersionSerializer, ByVersion)
+
+
+class ModelVersionDetailView(APIView):
+    resource = "models"
+
+    @extend_schema(responses=ModelVersionSerializer)
+    def get(self, request, version_id: int):
+        return Response(ModelVersionSerializer(selectors.get_version(version_id=version_id)).data)

@@ -1,0 +1,28 @@
+"""The job sweep, on the default queue: every kind of job whose worker was lost."""
+
+from __future__ import annotations
+
+from celery.signals import worker_ready
+from django_tenants.utils import tenant_context
+
+from apps.jobs.sweep import sweep_lost_jobs
+from loupe.celery import app
+from tenants.models import Tenant
+
+
+@app.task(name="workers.jobs.sweep_jobs")
+def sweep_jobs() -> int:
+    """Recover lost workers' jobs in every tenant; returns how many were recovered."""
+    recovered = 0
+    for tenant in (
+        Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
+    ):
+        with tenant_context(tenant):
+            recovered += len(sweep_lost_jobs())
+    return recovered
+
+
+@worker_ready.connect
+def _sweep_on_start(sender=None, **kwargs) -> None:
+    """A worker that starts sweeps at once, so a run lost with the previous worker resumes."""
+    sweep_jobs.apply_async(queue="default")
