@@ -13,8 +13,10 @@ DEFAULT_REPLICA = "postgres://loupe@127.0.0.1:55433/loupe"
 
 
 def _bench_url(url: str) -> str:
+    """`<name>_bench`; a process a bench started inherits that name already."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"{parts.path or '/loupe'}_bench"))
+    path = parts.path or "/loupe"
+    return urlunsplit(parts._replace(path=path if path.endswith("_bench") else f"{path}_bench"))
 
 
 def bench_django(*, recreate: bool = True) -> None:

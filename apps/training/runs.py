@@ -33,7 +33,7 @@ from tenants.activation import active_schema
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_SECONDS = 0.1  # at most 10 progress events a second
+PROGRESS_INTERVAL_SECONDS = 0.2  # at most 5 progress events a second
 STOP_CHECK_INTERVAL_SECONDS = 0.2
 
 # Writes a checkpoint or model to the local path it is given.
@@ -96,7 +96,8 @@ class RunContext:
     # --- reporting --------------------------------------------------------------------
 
     def report_progress(self, *, epoch: int, batch: int, batches: int, loss: float | None) -> None:
-        """A `batch.progress` event, unless one was sent less than 0.1 s ago."""
+        """A `batch.progress` event, unless one was sent less than 0.2 s ago (the epoch's
+        last batch always sends one)."""
         now = time.monotonic()
         if now - self._last_progress < PROGRESS_INTERVAL_SECONDS and batch < batches:
             return

@@ -3,6 +3,7 @@ suit a local checkout running `make services`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -233,8 +234,12 @@ JOB_HEARTBEAT_TIMEOUT_SECONDS = env_float("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60.0)
 JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 30.0)
 # Inside a long epoch, a checkpoint at least this often (and at every epoch's end).
 TRAINING_CHECKPOINT_SECONDS = env_float("TRAINING_CHECKPOINT_SECONDS", 300.0)
-# DataLoader processes decoding images for each training run.
-TRAINING_LOADER_WORKERS = env_int("TRAINING_LOADER_WORKERS", 2, minimum=0)
+# DataLoader processes decoding images for each training run. The default leaves two cores
+# to the training process itself: none on a 2-core machine, where decoding in the training
+# process is faster than competing with it (bench/training.py), up to 4.
+TRAINING_LOADER_WORKERS = env_int(
+    "TRAINING_LOADER_WORKERS", min(4, max(0, (os.cpu_count() or 1) - 2)), minimum=0
+)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Operations ----------------------------------------------------------------------------

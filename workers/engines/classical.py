@@ -80,7 +80,7 @@ class ClassicalEngine(Engine):
         """Probabilities over every class of the run, including any the fit never saw."""
         full = np.zeros((len(x), len(self.classes)), dtype=np.float64)
         full[:, self.estimator.classes_] = self.estimator.predict_proba(x)
-        return full
+        return full / full.sum(axis=1, keepdims=True)  # float32 estimators drift from 1
 
     def _log_loss(self, x: np.ndarray, y: np.ndarray) -> float:
         return log_loss(y, self._probabilities(x), labels=list(range(len(self.classes))))

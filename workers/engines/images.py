@@ -19,10 +19,19 @@ class MediaUnreadable(Exception):
         )
 
 
+def _open(name: str):
+    """The stored file: straight from the disk when storage is local (the hot path of a
+    training epoch), through the storage API otherwise."""
+    try:
+        return open(default_storage.path(name), "rb")
+    except NotImplementedError:
+        return default_storage.open(name, "rb")
+
+
 def open_image(sample: Sample, mode: str) -> Image.Image:
     """The sample's image in `mode` ("L" or "RGB"), fully decoded."""
     try:
-        with default_storage.open(sample.media_name, "rb") as handle:
+        with _open(sample.media_name) as handle:
             image = Image.open(handle)
             image.load()
     except (OSError, UnidentifiedImageError, ValueError) as exc:
