@@ -3,13 +3,20 @@ real gpu worker followed live over the WebSocket, and the model version it regis
 
 from __future__ import annotations
 
+from tempfile import NamedTemporaryFile
+
 import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
 from django_tenants.utils import tenant_context
+from PIL import Image
 from websockets.exceptions import ConnectionClosed
 
+from apps.datasets.models import DataRow
 from apps.slices.models import SliceSnapshot
-from apps.training.models import TrainingRun
+from apps.training.models import ModelVersion, TrainingRun
 from tenants.roles import Role
+from tests.conftest import host_of
 from tests.training.conftest import (
     events_of,
     follow_to_end,
@@ -19,6 +26,7 @@ from tests.training.conftest import (
     wait_for_event,
     wait_for_run,
 )
+from workers.engines.registry import engine_for
 
 
 def test_a_cnn_run_is_followed_live_from_first_event_to_last_and_registers_a_version(
@@ -210,3 +218,36 @@ def test_a_slice_a_run_trained_on_cannot_be_deleted_and_stays_whole(tenant, edit
     assert (response.status_code, response.json()["code"]) == (409, "in_use")
     assert editor.get(f"/api/v1/slices/{digits['id']}/snapshots/1/").status_code == 200
     assert editor.get(f"/api/v1/training-runs/{run['id']}/").json()["snapshot"] == 1
+
+
+def test_the_registered_artifact_loads_back_from_storage_and_predicts_the_digits(
+    tenant, gpu_worker, editor, digits
+):
+    run = wait_for_run(editor, started(editor, digits["id"], hyperparameters={"epochs": 3})["id"])
+    with tenant_context(tenant):
+        version = ModelVersion.objects.using("default").get(pk=run["model_version"])
+        rows = list(DataRow.objects.filter(dataset_id=digits["dataset"]).order_by("id")[:50])
+        truth = [row.annotations.get().class_name for row in rows]
+        with default_storage.open(version.artifact, "rb") as stored, NamedTemporaryFile() as local:
+            local.write(stored.read())
+            local.flush()
+            engine = engine_for(version.spec).load(local.name)
+        images = [Image.open(default_storage.path(row.media_uri)) for row in rows]
+    predicted = [predictions[0].class_name for predictions in engine.predict(images)]
+    assert sum(p == t for p, t in zip(predicted, truth, strict=True)) >= 45
+
+
+def test_runs_events_and_versions_are_in_the_tenant_admin(tenant, gpu_worker, editor, digits):
+    run = wait_for_run(editor, started(editor, digits["id"], spec="logistic_regression")["id"])
+    owner = tenant.memberships.get(role=Role.OWNER).user
+    admin = Client(HTTP_HOST=host_of(tenant))
+    admin.force_login(owner)
+    for page in (
+        "/admin/training/trainingrun/",
+        f"/admin/training/trainingrun/{run['id']}/change/",
+        "/admin/jobs/jobevent/",
+        "/admin/training/modelversion/",
+    ):
+        response = admin.get(page)
+        assert response.status_code == 200, page
+    assert "logistic_regression run" in admin.get("/admin/training/trainingrun/").content.decode()
