@@ -54,4 +54,4 @@ HEALTHCHECK --interval=60s --timeout=30s --start-period=120s --retries=3 \
 # One process per GPU: a second would share the device's memory with the first. The pool
 # forks its child at start, so tasks code must leave CUDA alone at import time (importing torch
 # is fine; touching torch.cuda in the parent before the fork is not).
-CMD ["celery", "-A", "loupe.celery", "worker", "-Q", "gpu", "--concurrency", "1", "--loglevel", "INFO"]
+CMD ["celery", "-A", "loupe.celery", "worker", "-Q", "gpu", "--concurrency", "1", "--prefetch-multiplier", "1", "--loglevel", "INFO"]
