@@ -18,6 +18,8 @@ from apps.datasets.models import Annotation, DataRow
 from apps.training.specs import Task
 
 CHUNK_ROWS = 2048
+# A bbox's coordinates, read as numbers by Postgres (null for a whole-image label).
+_BOX = ", ".join(f"(a.geometry->>'{key}')::float8" for key in "xywh")
 # A box is (class index, x, y, w, h) in the image's pixels.
 Box = tuple[int, float, float, float, float]
 
@@ -84,27 +86,25 @@ def iter_samples(
     with connections["default"].cursor() as cursor:
         for first, ids in enumerate(_chunks(row_ids, chunk)):
             cursor.execute(
-                f"SELECT r.id, r.media_uri, a.class_name, a.geometry FROM {rows} r"
+                f"SELECT r.id, r.media_uri, a.class_name, {_BOX} FROM {rows} r"
                 f" JOIN {annotations} a ON a.data_row_id = r.id AND a.geometry_type = %s"
                 " WHERE r.id = ANY(%s) ORDER BY a.id",
                 [geometry, ids],
             )
             found: dict[int, tuple[str, list]] = {}
-            for row_id, media_uri, class_name, box in cursor.fetchall():
+            for row_id, media_uri, class_name, *box in cursor.fetchall():
                 if class_name not in class_index:
                     continue
                 media, targets = found.setdefault(row_id, (media_uri, []))
-                targets.append((class_index[class_name], box))
+                targets.append((class_index[class_name], *box))
             for offset, row_id in enumerate(ids, start=first * chunk + 1):
                 if row_id in found:
                     media, targets = found[row_id]
                     yield offset, Sample(row_id, media, _target(task, targets))
 
 
-def _target(task: Task, targets: list) -> int | tuple[Box, ...]:
-    if task == Task.CLASSIFICATION:
-        return targets[0][0]
-    return tuple((index, g["x"], g["y"], g["w"], g["h"]) for index, g in targets)
+def _target(task: Task, targets: list[Box]) -> int | tuple[Box, ...]:
+    return targets[0][0] if task == Task.CLASSIFICATION else tuple(targets)
 
 
 def split_rows(row_ids: np.ndarray, *, seed: int, validation_fraction: float):

@@ -34,8 +34,8 @@ def import_demo(tenant, *options: str) -> None:
 
 @pytest.fixture
 def digits(tenant, editor) -> dict:
-    """Every one of scikit-learn's 1,797 digits (and a few shapes), and a slice of them."""
-    import_demo(tenant, "--shapes", "4")
+    """Every one of scikit-learn's 1,797 digits (and 12 shapes), and a slice of the digits."""
+    import_demo(tenant, "--shapes", "12")
     datasets = editor.get("/api/v1/datasets/").json()["results"]
     dataset = next(d for d in datasets if d["name"] == "digits")
     response = editor.post(

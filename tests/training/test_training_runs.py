@@ -251,3 +251,30 @@ def test_runs_events_and_versions_are_in_the_tenant_admin(tenant, gpu_worker, ed
         response = admin.get(page)
         assert response.status_code == 200, page
     assert "logistic_regression run" in admin.get("/admin/training/trainingrun/").content.decode()
+
+
+def test_a_detector_trains_on_the_shapes_bboxes_and_reports_map(gpu_worker, editor, digits):
+    datasets = editor.get("/api/v1/datasets/").json()["results"]
+    shapes = next(d for d in datasets if d["name"] == "shapes")
+    slice = editor.post(
+        "/api/v1/slices/",
+        {"name": "shapes", "dataset": shapes["id"], "query": ""},
+        content_type="application/json",
+    ).json()
+    run = started(
+        editor,
+        slice["id"],
+        spec="fasterrcnn_mobilenet_v3",
+        hyperparameters={
+            "epochs": 1,
+            "batch_size": 2,
+            "image_size": 64,
+            "validation_fraction": 0.5,
+        },
+    )
+    finished = wait_for_run(editor, run["id"])
+    assert finished["status"] == "succeeded", finished["error"]
+    classes = finished["classes"]
+    assert classes == sorted(classes) and set(classes) <= {"circle", "square", "triangle"}
+    assert {"train_loss", "val_map", "val_map50"} <= set(finished["metrics"])
+    assert 0 <= finished["metrics"]["val_map"] <= finished["metrics"]["val_map50"] <= 1
