@@ -1,8 +1,9 @@
 """Training throughput: the small CNN on scikit-learn's digits through the platform (rows from
-a snapshot, images from storage decoded in DataLoader workers, events, checkpoints and
-validation each epoch) beside a bare torch loop over the same images as tensors in memory
-(same model, seed, optimizer, batch and validation), in the same run, after a short run has
-warmed torch up for both. Their ratio is the platform's overhead. Then the peak RSS of a training process at 1x and 10x the rows.
+a snapshot, images from storage decoded by Pillow, events, checkpoints and validation each
+epoch) beside a bare torch loop over the same images as tensors in memory (same model, seed,
+optimizer, batch and validation), in the same run, after a short run has warmed torch up for
+both. Their ratio is the platform's overhead. Then the peak RSS of a training process at 1x
+and 10x the rows.
 
 Run: `make bench` (or `.venv/bin/python bench/training.py [--epochs N] [--scale N]`).
 """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import logging
 import os
 import re
@@ -15,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 # Channels allows ASCII letters, digits, hyphens, underscores and periods in group names.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# Live events waiting to be sent, at most; past it new ones are dropped (and logged).
+_MAX_QUEUED = 10_000
 
 
 def group_name(schema_name: str, *parts: str) -> str:
@@ -33,12 +37,19 @@ class _Publisher:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=_MAX_QUEUED)
         self.loop.create_task(self._drain())
         threading.Thread(target=self.loop.run_forever, name="live-events", daemon=True).start()
+        atexit.register(self.flush)
 
     def send(self, group: str, message: dict) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, message))
+        self.loop.call_soon_threadsafe(self._put, (group, message))
+
+    def _put(self, item) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:  # the channel layer is down or slow: shed, never grow
+            logger.warning("live event dropped: too many waiting", extra={"group": item[0]})
 
     async def _drain(self) -> None:
         layer = get_channel_layer()
@@ -48,6 +59,19 @@ class _Publisher:
                 await layer.group_send(group, message)
             except (RedisError, OSError):
                 logger.warning("live event not published", extra={"group": group})
+            except Exception:  # one bad event must not end every later one's delivery
+                logger.exception("live event not published", extra={"group": group})
+            finally:
+                self.queue.task_done()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait (a while) for the events already published to be sent: a command that
+        publishes and exits sends them too."""
+        if os.getpid() != self.pid:
+            return
+        done = asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop)
+        with contextlib.suppress(Exception):
+            done.result(timeout)
 
 
 _publisher: _Publisher | None = None

@@ -44,3 +44,5 @@ os.environ.setdefault("JOB_HEARTBEAT_SECONDS", "1")
 os.environ.setdefault("JOB_HEARTBEAT_TIMEOUT_SECONDS", "6")
 os.environ.setdefault("JOB_SWEEP_SECONDS", "2")
 os.environ.setdefault("TRAINING_LOADER_WORKERS", "1")
+# Checkpoints inside epochs too, so a resume after a kill starts mid-epoch.
+os.environ.setdefault("TRAINING_CHECKPOINT_SECONDS", "1")

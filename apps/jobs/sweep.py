@@ -22,7 +22,7 @@ from apps.jobs.kinds import KINDS, JobKind
 from apps.jobs.leases import lease
 from apps.jobs.lifecycle import WORKER_LOST, fail_lost_job, finish_job
 from apps.jobs.models import ACTIVE_STATUSES, JobStatus
-from loupe.dispatch import enqueue_on_commit
+from loupe.dispatch import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ def sweep_lost_jobs() -> list[Recovered]:
         for job_id in stale:
             with lease(kind.name, job_id) as held:
                 outcome = _recover(kind, job_id, cutoff) if held else None
+            # Sent only now: a worker taking it while the sweep still held the lease would
+            # find it held, and leave it queued.
+            if outcome == "requeued":
+                enqueue(kind.task, kwargs={"job_id": job_id}, queue=kind.queue)
             if outcome:
                 recovered.append(Recovered(kind.name, job_id, outcome))
     return recovered
@@ -76,5 +80,4 @@ def _recover(kind: JobKind, job_id: int, cutoff) -> str | None:
             f"{kind.event_prefix}.requeued",
             {"reason": WORKER_LOST, "attempts": job.attempts},
         )
-        enqueue_on_commit(kind.task, kwargs={"job_id": job.pk}, queue=kind.queue)
         return "requeued"

@@ -27,6 +27,9 @@ class EpochMetricInline(TenantTabularInline):
 
 @admin.register(TrainingRun, site=tenant_admin_site)
 class TrainingRunAdmin(TenantRecordAdmin):
+    # A run is a record of what trained on what: its files and events go with it, and a
+    # running one's worker would lose it.
+    deletable = False
     list_display = ["id", "name", "spec", "status", "epoch", "device", "created_at"]
     list_filter = ["status", "spec", "experiment"]
     search_fields = ["name", "model_name", "experiment"]
@@ -62,6 +65,7 @@ class JobEventAdmin(TenantRecordAdmin):
 
 @admin.register(ModelVersion, site=tenant_admin_site)
 class ModelVersionAdmin(TenantRecordAdmin):
+    deletable = False
     list_display = ["model", "version", "spec", "training_run", "created_at"]
     list_filter = ["model", "spec"]
     fields = [

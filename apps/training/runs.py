@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 0.2  # at most 5 progress events a second
 STOP_CHECK_INTERVAL_SECONDS = 0.2
 
+# The run's fields that name files in storage.
+_FILE_FIELDS = ("checkpoint", "best_checkpoint")
 # Writes a checkpoint or model to the local path it is given.
 Writer = Callable[[str], None]
 
@@ -46,6 +48,17 @@ class ResumeState:
     position: int  # samples done in the next one
     batch_size: int
     checkpoint: str  # storage name, "" for a fresh start
+
+
+@contextlib.contextmanager
+def local_copy(name: str) -> Iterator[str]:
+    """A stored file as a temporary local one (torch and joblib load from paths)."""
+    with tempfile.NamedTemporaryFile(suffix=".pt") as local:
+        with default_storage.open(name, "rb") as stored:
+            for chunk in iter(lambda: stored.read(1 << 20), b""):
+                local.write(chunk)
+        local.flush()
+        yield local.name
 
 
 class RunContext:
@@ -121,7 +134,7 @@ class RunContext:
     def save_checkpoint(self, write: Writer, *, epoch: int, position: int, batch_size: int) -> None:
         """Mid-epoch: the state to resume from `position` samples into epoch `epoch`."""
         name = self._store(write, "checkpoint")
-        with self._replacing(["checkpoint"]), transaction.atomic(using="default"):
+        with self._replacing([name]), transaction.atomic(using="default"):
             run = self.run
             run.checkpoint, run.epoch, run.position = name, epoch, position
             run.batch_size = batch_size
@@ -135,14 +148,14 @@ class RunContext:
         too, when `score` beats every earlier epoch's) and its events, in one commit."""
         name = self._store(write, "checkpoint")
         best = self.run.best_score is None or score > self.run.best_score
+        best_name = self._copy(name) if best else ""
         fields = ["checkpoint", "epoch", "position", "batch_size", "metrics"]
-        replaced = ["checkpoint", *(["best_checkpoint"] if best else [])]
-        with self._replacing(replaced), transaction.atomic(using="default"):
+        with self._replacing([name, best_name]), transaction.atomic(using="default"):
             run = self.run
             run.checkpoint, run.epoch, run.position = name, epoch, 0
             run.batch_size, run.metrics = batch_size, metrics
             if best:
-                run.best_checkpoint, run.best_score = self._copy(name), score
+                run.best_checkpoint, run.best_score = best_name, score
                 fields += ["best_checkpoint", "best_score"]
             run.save(update_fields=fields)
             EpochMetric.objects.using("default").update_or_create(
@@ -171,12 +184,8 @@ class RunContext:
         if not self.run.checkpoint:
             yield None
             return
-        with tempfile.NamedTemporaryFile(suffix=".pt") as local:
-            with default_storage.open(self.run.checkpoint, "rb") as stored:
-                for chunk in iter(lambda: stored.read(1 << 20), b""):
-                    local.write(chunk)
-            local.flush()
-            yield local.name
+        with local_copy(self.run.checkpoint) as path:
+            yield path
 
     def store_model(self, write: Writer) -> str:
         return self._store(write, "model")
@@ -201,14 +210,36 @@ class RunContext:
             return default_storage.save(f"{self._prefix()}/best/{uuid.uuid4().hex}.pt", handle)
 
     @contextlib.contextmanager
-    def _replacing(self, fields: list[str]) -> Iterator[None]:
-        """Delete the files these fields pointed at once the new ones are committed."""
-        old = {getattr(self.run, field) for field in fields} - {""}
-        yield
-        current = {self.run.checkpoint, self.run.best_checkpoint}
-        for name in old - current:
+    def _replacing(self, new: list[str]) -> Iterator[None]:
+        """The block points the run at the `new` files. Once it has committed, the files the
+        run pointed at before are deleted; if it fails, the new ones are, and the run's
+        pointers go back."""
+        before = {field: getattr(self.run, field) for field in _FILE_FIELDS}
+        try:
+            yield
+        except BaseException:
+            for field, name in before.items():
+                setattr(self.run, field, name)
+            self._delete(set(new))
+            raise
+        self._delete(set(before.values()) - self._referenced())
+
+    def _referenced(self) -> set[str]:
+        return {getattr(self.run, field) for field in _FILE_FIELDS} - {""}
+
+    def _delete(self, names: set[str]) -> None:
+        for name in names - {""}:
             with contextlib.suppress(OSError):
                 default_storage.delete(name)
+
+    def prune_orphans(self) -> None:
+        """Delete the run's checkpoint files nothing points at: those a worker lost between
+        writing a file and committing it left behind."""
+        for folder in ("checkpoints", "best"):
+            path = f"{self._prefix()}/{folder}"
+            with contextlib.suppress(FileNotFoundError, NotImplementedError):
+                _, files = default_storage.listdir(path)
+                self._delete({f"{path}/{name}" for name in files} - self._referenced())
 
     def _event(self, event_type: str, data: dict) -> None:
         append_event(self.run, KIND, event_type, data)

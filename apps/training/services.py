@@ -7,13 +7,14 @@ import re
 from django.db import transaction
 
 from apps.jobs.events import append_event
+from apps.jobs.kinds import KINDS
 from apps.jobs.lifecycle import finish_job
 from apps.jobs.models import FINAL_STATUSES, JobStatus
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.services import create_snapshot
 from apps.training.catalog import get_spec, list_specs
 from apps.training.errors import TrainingErrorCode
-from apps.training.models import KIND, ModelVersion, TrainingRun
+from apps.training.models import KIND, Model, ModelVersion, TrainingRun
 from apps.training.specs import (
     Family,
     InvalidHyperparameters,
@@ -25,7 +26,7 @@ from loupe.dispatch import enqueue_on_commit
 
 # Model names appear in URLs and storage names.
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-TASK = "workers.training.run_training"
+TRAINING_JOBS = KINDS[KIND]
 
 
 def _bad(code: TrainingErrorCode, detail: str, field: str, problem: str) -> ApiError:
@@ -55,13 +56,15 @@ def _hyperparameters(spec: ModelSpec, values: dict) -> dict:
         ) from None
 
 
+# Inputs are read from the primary: a slice or version made a moment ago is found whatever
+# the replica's lag.
 def _snapshot(slice_id: int, number: int | None) -> tuple[Slice, SliceSnapshot | None]:
-    slice = Slice.objects.filter(pk=slice_id).first()
+    slice = Slice.objects.using("default").filter(pk=slice_id).first()
     if slice is None:
         raise _bad(TrainingErrorCode.UNKNOWN_SLICE, f"No slice {slice_id}.", "slice", "unknown")
     if number is None:
         return slice, None
-    snapshot = SliceSnapshot.objects.filter(slice=slice, number=number).first()
+    snapshot = SliceSnapshot.objects.using("default").filter(slice=slice, number=number).first()
     if snapshot is None:
         raise _bad(
             TrainingErrorCode.UNKNOWN_SNAPSHOT,
@@ -75,7 +78,7 @@ def _snapshot(slice_id: int, number: int | None) -> tuple[Slice, SliceSnapshot |
 def _parent(spec: ModelSpec, version_id: int | None) -> ModelVersion | None:
     if version_id is None:
         return None
-    parent = ModelVersion.objects.filter(pk=version_id).first()
+    parent = ModelVersion.objects.using("default").filter(pk=version_id).first()
     if parent is None:
         raise _bad(
             TrainingErrorCode.UNKNOWN_PARENT_VERSION,
@@ -128,12 +131,20 @@ def submit_run(
             "model",
             "invalid",
         )
+    registered = Model.objects.using("default").filter(name=model_name).first()
+    if registered is not None and registered.task != model_spec.task:
+        raise _bad(
+            TrainingErrorCode.MODEL_TASK_MISMATCH,
+            f"Model {model_name!r} is a {registered.task} model; {model_spec.name} does "
+            f"{model_spec.task}. Name another model.",
+            "model",
+            "another task",
+        )
     slice_obj, frozen = _snapshot(slice, snapshot)
     parent = _parent(model_spec, parent_version)
     with transaction.atomic():
         frozen = frozen or create_snapshot(slice=slice_obj, actor=actor)
-        if frozen.row_count == 0:
-            transaction.set_rollback(True)
+        if frozen.row_count == 0:  # raising rolls the new snapshot back too
             raise _bad(
                 TrainingErrorCode.EMPTY_SNAPSHOT,
                 f"Snapshot {frozen.number} of slice {slice_obj.pk} holds no rows.",
@@ -154,7 +165,7 @@ def submit_run(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         append_event(run, KIND, "run.queued", {"snapshot": frozen.number, "rows": frozen.row_count})
-        enqueue_on_commit(TASK, kwargs={"job_id": run.pk})
+        enqueue_on_commit(TRAINING_JOBS.task, kwargs={"job_id": run.pk}, queue=TRAINING_JOBS.queue)
     return run
 
 
@@ -163,7 +174,7 @@ def cancel_run(*, run: TrainingRun, actor) -> TrainingRun:
     `cancelling` and its worker stops it after the current batch, keeping its checkpoint.
     Cancelling a run that is cancelling already changes nothing; a finished one is 409."""
     with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        run = TrainingRun.objects.using("default").select_for_update().get(pk=run.pk)
         if run.status in FINAL_STATUSES:
             raise ApiError(
                 status=409,
@@ -175,4 +186,5 @@ def cancel_run(*, run: TrainingRun, actor) -> TrainingRun:
         if run.status == JobStatus.RUNNING:
             run.status = JobStatus.CANCELLING
             run.save(update_fields=["status"])
+            append_event(run, KIND, "run.cancelling")
     return run

@@ -15,7 +15,9 @@ from django.db import connections
 
 from apps.datasets.importers.records import GeometryType
 from apps.datasets.models import Annotation, DataRow
+from apps.training.errors import MediaUnreadable
 from apps.training.specs import Task
+from tenants.activation import active_schema
 
 CHUNK_ROWS = 2048
 # A bbox's coordinates, read as numbers by Postgres (null for a whole-image label).
@@ -80,9 +82,13 @@ def iter_samples(
 ) -> Iterator[tuple[int, Sample]]:
     """The samples of `row_ids`, in their order, read a chunk at a time, each after how many
     of `row_ids` it accounts for (its index + 1: where to resume after it). A row deleted
-    since the run started, or whose target has gone, is left out."""
+    since the run started, or whose target has gone, is left out; targets are read as the
+    annotations stand when the epoch reaches them. Raises MediaUnreadable for a row whose
+    media is not in the tenant's storage."""
     rows, annotations = DataRow._meta.db_table, Annotation._meta.db_table
     geometry = _geometry(task)
+    # Media a run may read: the tenant's own, as imports store them (a row may name any URI).
+    prefix = f"{active_schema()}/"
     with connections["default"].cursor() as cursor:
         for first, ids in enumerate(_chunks(row_ids, chunk)):
             cursor.execute(
@@ -100,6 +106,8 @@ def iter_samples(
             for offset, row_id in enumerate(ids, start=first * chunk + 1):
                 if row_id in found:
                     media, targets = found[row_id]
+                    if not media.startswith(prefix):
+                        raise MediaUnreadable.of(row_id, media, "not in this tenant's storage")
                     yield offset, Sample(row_id, media, _target(task, targets))
 
 

@@ -20,10 +20,7 @@ def _primary_lsn() -> str:
         return cursor.fetchone()[0]
 
 
-def enqueue_on_commit(task_name: str, *, kwargs: dict, queue: str | None = None) -> None:
-    """Send `task_name` once the current transaction commits (at once outside one); nothing
-    is sent for a transaction that rolls back. Raises RuntimeError outside a tenant: every
-    task belongs to one."""
+def _sender(task_name: str, *, kwargs: dict, queue: str | None):
     from loupe.celery import app
 
     schema = connections["default"].schema_name
@@ -35,4 +32,16 @@ def enqueue_on_commit(task_name: str, *, kwargs: dict, queue: str | None = None)
         headers = {SCHEMA_HEADER: schema, PRIMARY_LSN_HEADER: _primary_lsn()}
         app.send_task(task_name, kwargs=kwargs, headers=headers, **options)
 
-    transaction.on_commit(send)
+    return send
+
+
+def enqueue_on_commit(task_name: str, *, kwargs: dict, queue: str | None = None) -> None:
+    """Send `task_name` once the current transaction commits (at once outside one); nothing
+    is sent for a transaction that rolls back. Raises RuntimeError outside a tenant: every
+    task belongs to one."""
+    transaction.on_commit(_sender(task_name, kwargs=kwargs, queue=queue))
+
+
+def enqueue(task_name: str, *, kwargs: dict, queue: str | None = None) -> None:
+    """Send `task_name` now, for what is committed already (outside a transaction)."""
+    _sender(task_name, kwargs=kwargs, queue=queue)()

@@ -27,16 +27,27 @@ def _context(samples, **overrides) -> MemoryContext:
     )
 
 
+class DropoutCNN(SmallCNN):
+    """The small CNN with dropout: its steps draw random numbers, so a resume that did not
+    restore the random state would train other weights."""
+
+    def build_model(self) -> torch.nn.Module:
+        return torch.nn.Sequential(*super().build_model(), torch.nn.Dropout(0.3))
+
+
 def _engine(context) -> SmallCNN:
-    return SmallCNN(hyperparameters=context.hyperparameters, classes=context.classes)
+    return DropoutCNN(hyperparameters=context.hyperparameters, classes=context.classes)
 
 
 def _weights(engine) -> dict:
     return {k: v.clone() for k, v in engine.model.state_dict().items()}
 
 
-@override_settings(TRAINING_LOADER_WORKERS=0)
-def test_a_run_stopped_mid_epoch_resumes_to_the_weights_of_one_never_stopped(samples):
+@pytest.mark.parametrize("loader_workers", [0, 1])
+def test_a_run_stopped_mid_epoch_resumes_to_the_weights_of_one_never_stopped(
+    samples, loader_workers, settings
+):
+    settings.TRAINING_LOADER_WORKERS = loader_workers
     whole = _context(samples)
     unbroken = _engine(whole)
     unbroken.fit(whole)

@@ -28,8 +28,10 @@ def _pool_children(pid: int) -> list[int]:
     return [int(child) for child in children]
 
 
-def _in_second_epoch(event: dict) -> bool:
-    return event["type"] == "batch.progress" and event["data"]["epoch"] == 2
+def _inside_second_epoch(event: dict) -> bool:
+    """A checkpoint taken inside the second epoch (TRAINING_CHECKPOINT_SECONDS is 1 here)."""
+    data = event["data"]
+    return event["type"] == "checkpoint.saved" and data["epoch"] == 2 and data.get("position")
 
 
 def _assert_resumed_with_each_epoch_once(client, run_id: int) -> list[dict]:
@@ -42,8 +44,9 @@ def _assert_resumed_with_each_epoch_once(client, run_id: int) -> list[dict]:
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     finished_epochs = [e["data"]["epoch"] for e in events if e["type"] == "epoch.finished"]
     assert finished_epochs == [1, 2, 3, 4]
-    resumed = [e for e in events if e["type"] == "run.resumed"]
-    assert len(resumed) == 1 and resumed[0]["data"]["epoch"] == 2  # the kill landed mid-run
+    (resumed,) = [e["data"] for e in events if e["type"] == "run.resumed"]
+    # The kill landed mid-run, and the resume started inside the epoch it stopped in.
+    assert resumed["epoch"] == 2 and resumed["position"] > 0
     return events
 
 
@@ -51,7 +54,7 @@ def test_a_run_whose_pool_process_is_sigkilled_is_resumed_from_its_checkpoint(
     gpu_worker, editor, digits
 ):
     run = started(editor, digits["id"], hyperparameters=LONG)
-    wait_for_event(editor, run["id"], _in_second_epoch)
+    wait_for_event(editor, run["id"], _inside_second_epoch)
     (child,) = _pool_children(gpu_worker.process.process.pid)
     os.kill(child, signal.SIGKILL)
 
@@ -62,7 +65,7 @@ def test_a_run_whose_worker_is_sigkilled_is_finished_by_another_worker(
     gpu_worker, beat, editor, digits
 ):
     run = started(editor, digits["id"], hyperparameters=LONG)
-    wait_for_event(editor, run["id"], _in_second_epoch)
+    wait_for_event(editor, run["id"], _inside_second_epoch)
     processes.kill_process_group(gpu_worker.process.process)
     gpu_worker.start()
 

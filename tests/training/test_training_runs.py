@@ -3,10 +3,14 @@ real gpu worker followed live over the WebSocket, and the model version it regis
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
 from tempfile import NamedTemporaryFile
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.test import Client
 from django_tenants.utils import tenant_context
 from PIL import Image
@@ -135,20 +139,47 @@ def test_a_bad_learning_rate_is_refused_naming_the_field_and_stores_nothing(tena
         assert not SliceSnapshot.objects.using("default").exists()
 
 
-def test_unknown_specs_snapshots_and_hyperparameters_are_refused(editor, digits):
-    cases = [
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
         ({"spec": "nope"}, "unknown_spec", "spec"),
+        ({"slice": 999999}, "unknown_slice", "slice"),
         ({"snapshot": 9}, "unknown_snapshot", "snapshot"),
         ({"hyperparameters": {"depth": 3}}, "invalid_hyperparameters", "hyperparameters.depth"),
         ({"hyperparameters": {"epochs": 0}}, "invalid_hyperparameters", "hyperparameters.epochs"),
         ({"model": "no spaces"}, "invalid_model_name", "model"),
         ({"parent_version": 99}, "unknown_parent_version", "parent_version"),
-    ]
-    for fields, code, field in cases:
-        spec = fields.pop("spec", "small_cnn")
-        response = submit(editor, digits["id"], spec, **fields)
-        assert (response.status_code, response.json()["code"]) == (400, code), fields
-        assert field in response.json()["fields"]
+    ],
+)
+def test_bad_references_are_refused_naming_the_field(editor, digits, fields, code, field):
+    body = {"spec": "small_cnn", "slice": digits["id"]} | fields
+    response = submit(editor, body.pop("slice"), body.pop("spec"), **body)
+    assert (response.status_code, response.json()["code"]) == (400, code)
+    assert field in response.json()["fields"]
+
+
+def test_an_empty_slice_is_refused_and_leaves_no_snapshot(tenant, editor, digits):
+    empty = editor.post(
+        "/api/v1/slices/",
+        {"name": "none", "dataset": digits["dataset"], "query": "tags CONTAINS 'nothing'"},
+        content_type="application/json",
+    ).json()
+    response = submit(editor, empty["id"])
+    assert (response.status_code, response.json()["code"]) == (400, "empty_snapshot")
+    assert editor.get(f"/api/v1/slices/{empty['id']}/snapshots/").json()["results"] == []
+
+
+def test_parents_must_be_a_deep_version_of_the_same_spec(gpu_worker, editor, digits):
+    classical = wait_for_run(editor, started(editor, digits["id"], "logistic_regression")["id"])
+    version = classical["model_version"]
+    mismatch = submit(editor, digits["id"], "small_cnn", parent_version=version)
+    assert mismatch.json()["code"] == "parent_spec_mismatch"
+    classical_parent = submit(editor, digits["id"], "logistic_regression", parent_version=version)
+    assert classical_parent.json()["code"] == "parent_not_supported"
+    other_task = submit(
+        editor, digits["id"], "fasterrcnn_mobilenet_v3", model="logistic_regression"
+    )
+    assert (other_task.status_code, other_task.json()["code"]) == (400, "model_task_mismatch")
 
 
 def test_a_running_run_is_cancelled_within_seconds_keeping_its_checkpoint(
@@ -278,3 +309,51 @@ def test_a_detector_trains_on_the_shapes_bboxes_and_reports_map(gpu_worker, edit
     assert classes == sorted(classes) and set(classes) <= {"circle", "square", "triangle"}
     assert {"train_loss", "val_map", "val_map50"} <= set(finished["metrics"])
     assert 0 <= finished["metrics"]["val_map"] <= finished["metrics"]["val_map50"] <= 1
+
+
+def test_an_image_that_cannot_be_decoded_fails_the_run_naming_its_row(
+    tenant, gpu_worker, editor, digits
+):
+    with tenant_context(tenant):
+        row = DataRow.objects.filter(dataset_id=digits["dataset"]).order_by("id").first()
+    Path(default_storage.path(row.media_uri)).write_bytes(b"not a png at all")
+    run = wait_for_run(editor, started(editor, digits["id"], hyperparameters={"epochs": 1})["id"])
+    assert run["status"] == "failed"
+    assert run["error"].startswith(f"media_unreadable: row {row.pk}'s image {row.media_uri!r}")
+
+
+def test_a_run_cannot_read_another_tenants_images(
+    tenant, other_tenant, gpu_worker, digits, make_member, client_for, tmp_path
+):
+    with tenant_context(tenant):
+        theirs = list(DataRow.objects.filter(dataset_id=digits["dataset"])[:20])
+    outsider = client_for(other_tenant, make_member(other_tenant, Role.EDITOR))
+    project = outsider.post("/api/v1/projects/", {"name": "p"}, content_type="application/json")
+    dataset = outsider.post(
+        "/api/v1/datasets/",
+        {"project": project.json()["id"], "name": "borrowed"},
+        content_type="application/json",
+    ).json()
+    lines = [
+        {"external_id": f"b{i}", "media_uri": row.media_uri, "annotations": [{"class": str(i % 2)}]}
+        for i, row in enumerate(theirs)
+    ]
+    path = tmp_path / "borrowed.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    call_command(
+        "import_dataset", "--tenant", other_tenant.slug, "--dataset", str(dataset["id"]),
+        str(path), stdout=io.StringIO(),
+    )  # fmt: skip
+    slice = outsider.post(
+        "/api/v1/slices/",
+        {"name": "borrowed", "dataset": dataset["id"], "query": ""},
+        content_type="application/json",
+    ).json()
+    run = wait_for_run(
+        outsider, started(outsider, slice["id"], hyperparameters={"epochs": 1})["id"]
+    )
+    assert run["status"] == "failed"
+    assert (
+        run["error"].startswith("media_unreadable: ")
+        and "not in this tenant's storage" in (run["error"])
+    )

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
-from apps.training.errors import RunFailure
+from apps.training.errors import MediaUnreadable
 from apps.training.targets import Sample
-
-
-class MediaUnreadable(Exception):
-    """A row's image could not be read: the run fails saying which row and why."""
-
-    def __init__(self, sample: Sample, reason: str):
-        super().__init__(
-            f"{RunFailure.MEDIA_UNREADABLE}: row {sample.row_id}'s image "
-            f"{sample.media_name!r} could not be read ({reason})"
-        )
 
 
 def _open(name: str):
@@ -34,6 +25,7 @@ def open_image(sample: Sample, mode: str) -> Image.Image:
         with _open(sample.media_name) as handle:
             image = Image.open(handle)
             image.load()
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise MediaUnreadable(sample, f"{type(exc).__name__}: {exc}") from exc
+    except (OSError, UnidentifiedImageError, ValueError, SuspiciousFileOperation) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise MediaUnreadable.of(sample.row_id, sample.media_name, reason) from exc
     return image if image.mode == mode else image.convert(mode)

@@ -71,6 +71,9 @@ def make_loader(sampler: EpochBatches, prepare, *, device: str) -> DataLoader:
         persistent_workers=workers > 0,
         pin_memory=device.startswith("cuda"),
         prefetch_factor=4 if workers > 0 else None,
+        # Its worker seeds come from a generator of its own, not the global one, which a
+        # checkpoint restores: building a loader leaves the training's random stream alone.
+        generator=torch.Generator(),
     )
 
 

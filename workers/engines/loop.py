@@ -65,7 +65,9 @@ class Training:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler and state["scheduler"]:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        # A run checkpointed on the CPU (no scaler) may resume on a GPU, and back.
+        if self.scaler.is_enabled() and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"].cpu())
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
@@ -114,6 +116,7 @@ class Loaders:
         shut_down(self.train)
         self.sampler = EpochBatches(batch_size)
         self.train = make_loader(self.sampler, self.engine.prepare_train, device=self.device)
+        self.validation_sampler.batch_size = batch_size
 
     def close(self) -> None:
         shut_down(self.train)
@@ -147,10 +150,7 @@ def _epochs(engine, context, training: Training, progress: Progress, loaders: Lo
         if training.scheduler:
             training.scheduler.step()
         metrics = {"train_loss": progress.loss_sum / max(progress.loss_count, 1)}
-        loaders.validation_sampler.walk(context.validation_samples)
-        metrics = _rounded(
-            metrics | engine.validate(training.model, loaders.validation, training.device)
-        )
+        metrics = _rounded(metrics | _validate(engine, context, training, progress, loaders))
         progress.epoch, progress.position = progress.epoch + 1, 0
         progress.loss_sum, progress.loss_count = 0.0, 0
         context.finish_epoch(
@@ -160,7 +160,8 @@ def _epochs(engine, context, training: Training, progress: Progress, loaders: Lo
             score=engine.score(metrics),
             batch_size=progress.batch_size,
         )
-        if context.should_stop():
+        more = progress.epoch < context.hyperparameters["epochs"]
+        if more and context.should_stop():  # a finished run is kept, not cancelled
             return FitResult(metrics=metrics, stopped=True)
     return FitResult(metrics=metrics)
 
@@ -175,18 +176,34 @@ def _train_epoch(engine, context, training: Training, progress: Progress, loader
         try:
             return _walk(engine, context, training, progress, loaders)
         except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            smaller = next_batch_size(progress.batch_size)
-            _free_memory(training)
-            if smaller is None:
-                raise OutOfMemoryAtFloor(
-                    f"{RunFailure.OUT_OF_MEMORY}: out of memory with a batch of 1 "
-                    f"(epoch {progress.epoch + 1}, sample {progress.position})"
-                ) from exc
-            context.batch_size_reduced(old=progress.batch_size, new=smaller)
-            progress.batch_size = smaller
-            loaders.resize(smaller)
+            _back_off(exc, context, training, progress, loaders)
+
+
+def _validate(engine, context, training: Training, progress: Progress, loaders) -> dict:
+    """The epoch's validation metrics, halving the batch on out of memory as training does."""
+    while True:
+        loaders.validation_sampler.walk(context.validation_samples)
+        try:
+            return engine.validate(training.model, loaders.validation, training.device)
+        except Exception as exc:
+            _back_off(exc, context, training, progress, loaders)
+
+
+def _back_off(exc: Exception, context, training: Training, progress: Progress, loaders) -> None:
+    """Re-raise anything but out of memory; else halve the batch (both loaders' batches), or
+    fail at a batch of one."""
+    if not is_out_of_memory(exc):
+        raise exc
+    smaller = next_batch_size(progress.batch_size)
+    _free_memory(training)
+    if smaller is None:
+        raise OutOfMemoryAtFloor(
+            f"{RunFailure.OUT_OF_MEMORY}: out of memory with a batch of 1 "
+            f"(epoch {progress.epoch + 1}, sample {progress.position})"
+        ) from exc
+    context.batch_size_reduced(old=progress.batch_size, new=smaller)
+    progress.batch_size = smaller
+    loaders.resize(smaller)
 
 
 def _walk(engine, context, training, progress: Progress, loaders: Loaders) -> str:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import tempfile
 import time
 
 import torch
@@ -13,11 +11,10 @@ from django.core.files.storage import default_storage
 
 from apps.jobs.lifecycle import hold_job
 from apps.training import lifecycle
-from apps.training.errors import RunFailure
+from apps.training.errors import MediaUnreadable, RunFailure
 from apps.training.models import KIND, TrainingRun
-from apps.training.runs import RunContext
+from apps.training.runs import RunContext, local_copy
 from workers.engines.backoff import OutOfMemoryAtFloor
-from workers.engines.images import MediaUnreadable
 from workers.engines.registry import engine_for
 
 logger = logging.getLogger(__name__)
@@ -66,21 +63,16 @@ def _train(context: RunContext) -> None:
     run = context.run
     engine = engine_for(run.spec)(hyperparameters=run.hyperparameters, classes=run.classes)
     if run.parent_version is not None and not run.checkpoint:
-        with _local(run.parent_version.artifact) as path:
+        with local_copy(run.parent_version.artifact) as path:
             engine.warm_start(path)
+    context.prune_orphans()
     result = engine.fit(context)
     if result.stopped:
         lifecycle.cancel_stopped_run(run)
         return
     artifact = context.store_model(engine.save)
-    lifecycle.complete_run(context, artifact=artifact, metrics=result.metrics)
-
-
-@contextlib.contextmanager
-def _local(name: str):
-    with tempfile.NamedTemporaryFile() as local:
-        with default_storage.open(name, "rb") as stored:
-            for chunk in iter(lambda: stored.read(1 << 20), b""):
-                local.write(chunk)
-        local.flush()
-        yield local.name
+    try:
+        lifecycle.complete_run(context, artifact=artifact, metrics=result.metrics)
+    except BaseException:
+        default_storage.delete(artifact)
+        raise
