@@ -130,6 +130,15 @@ def celery_worker(django_db_setup, tmp_path_factory):
         yield worker
 
 
+@pytest.fixture(scope="session")
+def beat(django_db_setup, celery_worker, tmp_path_factory):
+    """Celery beat, as deployed: it sends the periodic sweeps (every JOB_SWEEP_SECONDS, 2 s
+    here) to the session worker."""
+    folder = tmp_path_factory.mktemp("beat")
+    with processes.celery_beat(folder / "beat.log", folder) as running:
+        yield running
+
+
 class GpuWorkers:
     """The gpu queue's worker, as deployed (prefork, one run at a time); a test that kills
     it starts the next one through `replace`, which later tests then use."""

@@ -16,3 +16,4 @@ class ImportFailure(StrEnum):
 
     DATABASE_UNAVAILABLE = "database_unavailable"
     INTERNAL_ERROR = "internal_error"
+    WORKER_LOST = "worker_lost"

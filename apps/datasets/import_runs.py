@@ -32,13 +32,16 @@ from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
 from apps.datasets.imports import local_path, publish_job
 from apps.datasets.models import ImportJob, ImportStatus
 from apps.datasets.read_ahead import read_ahead
+from apps.jobs.kinds import kind_named
+from apps.jobs.leases import lease
+from apps.jobs.lifecycle import heartbeat
 from search.outbox import request_drain
 from tenants.activation import active_schema
 
 logger = logging.getLogger(__name__)
 
-# The first key of the advisory locks that keep an import job to one runner.
-_LOCK_SPACE = 7301
+# The job kind of imports (apps/jobs/kinds.py): its lease, heartbeat and sweep.
+KIND = "import"
 FINAL = {ImportStatus.SUCCEEDED, ImportStatus.PARTIALLY_FAILED, ImportStatus.FAILED}
 # A database error as Django raises it, or as psycopg does from the COPY it runs directly.
 _DATABASE_ERRORS = (Error, psycopg.Error)
@@ -62,7 +65,7 @@ def run_import(*, job_id: int, on_progress=None, resuming: bool = False) -> Impo
         job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
         if job.status in FINAL:
             return job
-        with _exclusive(job.pk) as claimed:
+        with lease(KIND, job.pk) as claimed:
             if not claimed and resuming:
                 raise ImportInterrupted("the job's lock is still held by a lost session")
             if not claimed:  # another worker is running it (a redelivered task): leave it be
@@ -71,7 +74,11 @@ def run_import(*, job_id: int, on_progress=None, resuming: bool = False) -> Impo
             job.refresh_from_db()
             if job.status in FINAL:
                 return job
-            return _run(job, on_progress)
+            _claim(job, counted=not resuming)
+            if job.status in FINAL:
+                return job
+            with heartbeat(job):
+                return _run(job, on_progress)
     except _DATABASE_ERRORS as exc:
         if not _connection_lost(exc):
             raise
@@ -109,19 +116,38 @@ def _connection_lost(exc: Exception) -> bool:
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_ENDED_SESSION
 
 
-@contextlib.contextmanager
-def _exclusive(job_id: int):
-    """A session-level advisory lock on the job: true when this process holds it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_SPACE, job_id])
-        claimed = cursor.fetchone()[0]
-    try:
-        yield claimed
-    finally:
-        # A lost connection's lock went with its session.
-        if claimed:
-            with contextlib.suppress(*_DATABASE_ERRORS), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, job_id])
+def _claim(job: ImportJob, *, counted: bool) -> None:
+    """Take the job for this worker: its heartbeat starts now, and each worker that takes it
+    counts (a resume after a lost connection is the same worker's). A job taken more often
+    than its kind allows, every worker lost on it, fails instead."""
+    if counted and job.attempts >= kind_named(KIND).max_attempts:
+        _fail_lost(job)
+        return
+    job.heartbeat_at = timezone.now()
+    job.attempts += 1 if counted else 0
+    job.save(update_fields=["heartbeat_at", "attempts"])
+
+
+def recover_lost_import(job: ImportJob, kind) -> str:
+    """The job sweep's recovery of an import whose worker was lost: sent again to resume
+    after its last committed batch, or failed once its attempts are spent. Its heartbeat
+    restarts the timeout, so a resend that is lost too is sent again later."""
+    if job.attempts >= kind.max_attempts:
+        _fail_lost(job)
+        return "failed"
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["heartbeat_at"])
+    return "requeued"
+
+
+def _fail_lost(job: ImportJob) -> None:
+    job.status, job.finished_at = ImportStatus.FAILED, timezone.now()
+    job.detail = (
+        f"{ImportFailure.WORKER_LOST}: the import's worker was lost {job.attempts} times, "
+        f"after {job.records_done} records; start the import again to finish it"
+    )
+    job.save(update_fields=["status", "finished_at", "detail"])
+    transaction.on_commit(lambda: publish_job(job), using="default")
 
 
 def _run(job: ImportJob, on_progress) -> ImportJob:

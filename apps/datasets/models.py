@@ -136,6 +136,10 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the runner's heartbeat thread (apps/jobs): a stale one, with the job's
+    # lease free, tells the job sweep its worker was lost.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="workers that took the job")
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "created_at"], name="import_dataset_idx")]

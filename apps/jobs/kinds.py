@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,17 @@ class JobKind:
     event_prefix: str
     # A job taken this many times by workers that were then lost fails instead of resuming.
     max_attempts: int = 3
+    # The statuses a worker holds the job in.
+    active_statuses: tuple[str, ...] = ("running", "cancelling")
+    # What recovers one of this kind's jobs whose worker was lost, when its model is not a
+    # `Job` (dotted path to `f(job, kind) -> "requeued" | "failed"`); the sweep's own else.
+    on_lost: str = ""
 
     def model_class(self):
         return apps.get_model(self.model)
+
+    def lost_handler(self):
+        return import_string(self.on_lost) if self.on_lost else None
 
 
 KINDS: dict[str, JobKind] = {
@@ -31,6 +40,15 @@ KINDS: dict[str, JobKind] = {
             task="workers.training.run_training",
             queue="gpu",
             event_prefix="run",
+        ),
+        JobKind(
+            name="import",
+            model="datasets.ImportJob",
+            task="workers.imports.run_import",
+            queue="default",
+            event_prefix="import",
+            active_statuses=("running",),
+            on_lost="apps.datasets.import_runs.recover_lost_import",
         ),
     )
 }

@@ -21,7 +21,7 @@ from apps.jobs.events import append_event
 from apps.jobs.kinds import KINDS, JobKind
 from apps.jobs.leases import lease
 from apps.jobs.lifecycle import WORKER_LOST, fail_lost_job, finish_job
-from apps.jobs.models import ACTIVE_STATUSES, JobStatus
+from apps.jobs.models import JobStatus
 from loupe.dispatch import enqueue
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def sweep_lost_jobs() -> list[Recovered]:
         stale = (
             kind.model_class()
             .objects.using("default")
-            .filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff)
+            .filter(status__in=kind.active_statuses, heartbeat_at__lt=cutoff)
             .values_list("pk", flat=True)
         )
         for job_id in stale:
@@ -60,12 +60,14 @@ def sweep_lost_jobs() -> list[Recovered]:
 def _recover(kind: JobKind, job_id: int, cutoff) -> str | None:
     with transaction.atomic(using="default"):
         job = kind.model_class().objects.using("default").select_for_update().get(pk=job_id)
-        if job.status not in ACTIVE_STATUSES or job.heartbeat_at >= cutoff:
+        if job.status not in kind.active_statuses or job.heartbeat_at >= cutoff:
             return None  # it moved on meanwhile
         logger.warning(
             "job's worker lost",
             extra={"kind": kind.name, "id": job.pk, "attempts": job.attempts},
         )
+        if handler := kind.lost_handler():
+            return handler(job, kind)
         if job.status == JobStatus.CANCELLING:
             finish_job(job, kind.name, JobStatus.CANCELLED)
             return "cancelled"

@@ -1,5 +1,6 @@
 """A worker killed mid-import leaves the job resumable, and resuming duplicates nothing."""
 
+import socket
 import time
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from django_tenants.utils import tenant_context
 from apps.datasets.import_runs import ImportInterrupted, fail_interrupted_import, run_import
 from apps.datasets.imports import create_local_import
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
+from apps.jobs.leases import lock_key
 from apps.projects.models import Project
+from loupe.celery import app
 from tests.datasets.conftest import jsonl, row, wait_for_job
+from tests.support import processes
 
 
 class WorkerKilled(BaseException):
@@ -136,10 +140,51 @@ def test_a_job_whose_lock_another_session_holds_is_left_to_it_or_retried_when_re
             dbname=settings["NAME"],
             autocommit=True,
         ) as other_session:
-            other_session.execute("SELECT pg_advisory_lock(7301, %s)", [job.pk])
+            other_session.execute("SELECT pg_advisory_lock(%s)", [lock_key("import", job.pk)])
 
             assert run_import(job_id=job.pk).status == "queued"
             with pytest.raises(ImportInterrupted):
                 run_import(job_id=job.pk, resuming=True)
 
         assert run_import(job_id=job.pk, resuming=True).status == "succeeded"
+
+
+def test_an_import_whose_worker_is_sigkilled_is_finished_by_another_worker_every_row_once(
+    tenant, editor, dataset, celery_worker, beat, settings, tmp_path
+):
+    rows = 60_000
+    folder = Path(settings.IMPORT_ROOT) / tenant.schema_name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "doomed.jsonl").write_bytes(jsonl([row(i) for i in range(rows)]))
+    session_worker = f"celery@{socket.gethostname()}"
+    app.control.cancel_consumer("default", destination=[session_worker], reply=True, timeout=5)
+    try:
+        with processes.celery_worker(
+            tmp_path / "doomed.log", queues="default", name="doomed@%h", pool="prefork"
+        ) as doomed:
+            job = editor.post(
+                f"/api/v1/datasets/{dataset['id']}/imports/",
+                {"format": "jsonl", "source_uri": "doomed.jsonl"},
+                content_type="application/json",
+            ).json()
+            deadline = time.monotonic() + 60
+            while (progress := editor.get(f"/api/v1/imports/{job['id']}/").json())["total"] == 0:
+                assert time.monotonic() < deadline, progress
+                time.sleep(0.05)
+            processes.kill_process_group(doomed.process)
+        assert progress["status"] == "running" and progress["total"] < rows
+    finally:
+        # The session worker is the one left: the sweep (sent by beat) resumes the job on it.
+        app.control.add_consumer("default", destination=[session_worker], reply=True, timeout=5)
+
+    finished = wait_for_job(editor, job["id"], timeout=180)
+    assert (finished["status"], finished["created"], finished["total"]) == (
+        "succeeded",
+        rows,
+        rows,
+    )
+    with tenant_context(tenant):
+        assert ImportJob.objects.get(pk=job["id"]).attempts == 2
+        stored = DataRow.objects.filter(dataset_id=dataset["id"])
+        assert stored.count() == rows
+        assert Annotation.objects.filter(data_row__in=stored).count() == rows

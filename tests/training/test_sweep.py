@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.datasets.models import Dataset
+from apps.datasets.models import Dataset, ImportJob
 from apps.jobs.leases import lock_key
 from apps.jobs.models import JobEvent
 from apps.jobs.sweep import sweep_lost_jobs
@@ -85,3 +85,25 @@ def test_a_run_whose_lease_is_held_elsewhere_is_left_to_its_worker(tenant, stale
         with tenant_context(tenant):
             assert sweep_lost_jobs() == []
         assert _after_sweep(tenant, run)[::2] == ("running", [])
+
+
+@pytest.mark.parametrize(("attempts", "outcome"), [(1, "requeued"), (3, "failed")])
+def test_a_lost_workers_import_is_sent_again_or_failed_once_its_attempts_are_spent(
+    tenant, attempts, outcome
+):
+    with tenant_context(tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="i"), name="d")
+        job = ImportJob.objects.create(
+            dataset=dataset, format="jsonl", file_name="x", status="running", attempts=attempts,
+            records_done=5000, heartbeat_at=timezone.now() - timedelta(minutes=5),
+        )  # fmt: skip
+        recovered = sweep_lost_jobs()
+        job.refresh_from_db()
+    assert [(r.kind, r.job_id, r.outcome) for r in recovered] == [("import", job.pk, outcome)]
+    if outcome == "failed":
+        assert job.status == "failed"
+        assert job.detail.startswith(
+            "worker_lost: the import's worker was lost 3 times, after 5000"
+        )
+    else:  # still running: the task sent again resumes after its last committed batch
+        assert job.status == "running" and job.heartbeat_at > timezone.now() - timedelta(minutes=1)

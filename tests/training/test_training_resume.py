@@ -8,19 +8,10 @@ import os
 import signal
 from pathlib import Path
 
-import pytest
-
 from tests.support import processes
 from tests.training.conftest import events_of, started, wait_for_event, wait_for_run
 
 LONG = {"epochs": 4, "batch_size": 16}
-
-
-@pytest.fixture(scope="module")
-def beat(django_db_setup, celery_worker, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("beat")
-    with processes.celery_beat(folder / "beat.log", folder) as running:
-        yield running
 
 
 def _pool_children(pid: int) -> list[int]:
