@@ -3,15 +3,19 @@ real replica), tenants cloned from the template, and a live ASGI server and Cele
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
+from elasticsearch import ApiError, TransportError
 
+from search.client import elasticsearch_client
 from tenants.identity.dev_issuer import issue_token
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role
@@ -35,6 +39,23 @@ def django_db_setup(django_db_blocker):
     with django_db_blocker.unblock():
         for alias in connections:
             connections[alias].close()
+    _drop_test_indexes()
+
+
+def _drop_test_indexes() -> None:
+    """The run's per-tenant indexes, dropped at its end: a run makes a few hundred, and left
+    behind, a few runs fill the node's 1,000 shards and later index creations fail."""
+    client = elasticsearch_client()
+    if client is None:
+        return
+    with contextlib.suppress(ApiError, TransportError):
+        names = list(
+            client.indices.get(
+                index=f"{settings.ELASTICSEARCH_INDEX_PREFIX}-*", expand_wildcards="all"
+            )
+        )
+        for start in range(0, len(names), 50):  # by name: wildcard deletes are refused
+            client.indices.delete(index=",".join(names[start : start + 50]))
 
 
 @pytest.fixture

@@ -71,10 +71,8 @@ def _end_other_database_sessions() -> int:
         return cursor.fetchone()[0]
 
 
-def test_an_import_whose_database_session_dies_is_resumed_by_the_worker(
-    tenant, editor, dataset, celery_worker, settings
-):
-    rows = 60_000
+def _import_under_way(editor, dataset, tenant, settings, rows: int) -> dict:
+    """A `rows`-line import from the tenant's folder, once its first batch has committed."""
     folder = Path(settings.IMPORT_ROOT) / tenant.schema_name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "many.jsonl").write_bytes(jsonl([row(i) for i in range(rows)]))
@@ -87,6 +85,14 @@ def test_an_import_whose_database_session_dies_is_resumed_by_the_worker(
     while (progress := editor.get(f"/api/v1/imports/{job['id']}/").json())["total"] == 0:
         assert time.monotonic() < deadline, progress
         time.sleep(0.05)
+    return progress
+
+
+def test_an_import_whose_database_session_dies_is_resumed_by_the_worker(
+    tenant, editor, dataset, celery_worker, settings
+):
+    rows = 60_000
+    job = progress = _import_under_way(editor, dataset, tenant, settings, rows)
     assert progress["status"] == "running" and progress["total"] < rows
 
     assert _end_other_database_sessions() >= 1
@@ -153,24 +159,13 @@ def test_an_import_whose_worker_is_sigkilled_is_finished_by_another_worker_every
     tenant, editor, dataset, celery_worker, beat, settings, tmp_path
 ):
     rows = 60_000
-    folder = Path(settings.IMPORT_ROOT) / tenant.schema_name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "doomed.jsonl").write_bytes(jsonl([row(i) for i in range(rows)]))
     session_worker = f"celery@{socket.gethostname()}"
     app.control.cancel_consumer("default", destination=[session_worker], reply=True, timeout=5)
     try:
         with processes.celery_worker(
             tmp_path / "doomed.log", queues="default", name="doomed@%h", pool="prefork"
         ) as doomed:
-            job = editor.post(
-                f"/api/v1/datasets/{dataset['id']}/imports/",
-                {"format": "jsonl", "source_uri": "doomed.jsonl"},
-                content_type="application/json",
-            ).json()
-            deadline = time.monotonic() + 60
-            while (progress := editor.get(f"/api/v1/imports/{job['id']}/").json())["total"] == 0:
-                assert time.monotonic() < deadline, progress
-                time.sleep(0.05)
+            job = progress = _import_under_way(editor, dataset, tenant, settings, rows)
             processes.kill_process_group(doomed.process)
         assert progress["status"] == "running" and progress["total"] < rows
     finally:

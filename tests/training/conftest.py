@@ -38,9 +38,13 @@ def digits(tenant, editor) -> dict:
     import_demo(tenant, "--shapes", "12")
     datasets = editor.get("/api/v1/datasets/").json()["results"]
     dataset = next(d for d in datasets if d["name"] == "digits")
-    response = editor.post(
+    return make_slice(editor, dataset["id"], "all digits")
+
+
+def make_slice(client, dataset_id: int, name: str, query: str = "") -> dict:
+    response = client.post(
         "/api/v1/slices/",
-        {"name": "all digits", "dataset": dataset["id"], "query": ""},
+        {"name": name, "dataset": dataset_id, "query": query},
         content_type="application/json",
     )
     assert response.status_code == 201, response.content

@@ -24,6 +24,7 @@ from tests.conftest import host_of
 from tests.training.conftest import (
     events_of,
     follow_to_end,
+    make_slice,
     run_socket,
     started,
     submit,
@@ -159,11 +160,7 @@ def test_bad_references_are_refused_naming_the_field(editor, digits, fields, cod
 
 
 def test_an_empty_slice_is_refused_and_leaves_no_snapshot(tenant, editor, digits):
-    empty = editor.post(
-        "/api/v1/slices/",
-        {"name": "none", "dataset": digits["dataset"], "query": "tags CONTAINS 'nothing'"},
-        content_type="application/json",
-    ).json()
+    empty = make_slice(editor, digits["dataset"], "none", "tags CONTAINS 'nothing'")
     response = submit(editor, empty["id"])
     assert (response.status_code, response.json()["code"]) == (400, "empty_snapshot")
     assert editor.get(f"/api/v1/slices/{empty['id']}/snapshots/").json()["results"] == []
@@ -287,11 +284,7 @@ def test_runs_events_and_versions_are_in_the_tenant_admin(tenant, gpu_worker, ed
 def test_a_detector_trains_on_the_shapes_bboxes_and_reports_map(gpu_worker, editor, digits):
     datasets = editor.get("/api/v1/datasets/").json()["results"]
     shapes = next(d for d in datasets if d["name"] == "shapes")
-    slice = editor.post(
-        "/api/v1/slices/",
-        {"name": "shapes", "dataset": shapes["id"], "query": ""},
-        content_type="application/json",
-    ).json()
+    slice = make_slice(editor, shapes["id"], "shapes")
     run = started(
         editor,
         slice["id"],
@@ -344,11 +337,7 @@ def test_a_run_cannot_read_another_tenants_images(
         "import_dataset", "--tenant", other_tenant.slug, "--dataset", str(dataset["id"]),
         str(path), stdout=io.StringIO(),
     )  # fmt: skip
-    slice = outsider.post(
-        "/api/v1/slices/",
-        {"name": "borrowed", "dataset": dataset["id"], "query": ""},
-        content_type="application/json",
-    ).json()
+    slice = make_slice(outsider, dataset["id"], "borrowed")
     run = wait_for_run(
         outsider, started(outsider, slice["id"], hyperparameters={"epochs": 1})["id"]
     )
