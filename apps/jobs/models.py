@@ -47,10 +47,6 @@ class Job(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
 
 class JobEvent(models.Model):
     """One event of one job: `seq` counts from 1 per (kind, job) with no gap."""

@@ -7,7 +7,6 @@ succeeds registers its model version in the same transaction that ends it.
 
 from __future__ import annotations
 
-import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
@@ -127,7 +126,3 @@ def fail_run(run: TrainingRun, error: str) -> None:
 def cancel_stopped_run(run: TrainingRun) -> None:
     """The worker stopped the run between batches, its checkpoint kept."""
     finish_job(run, KIND, JobStatus.CANCELLED, data={"epoch": run.epoch, "position": run.position})
-
-
-def empty_ids() -> np.ndarray:
-    return np.asarray([], dtype=np.int64)
