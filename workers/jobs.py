@@ -24,5 +24,6 @@ def sweep_jobs() -> int:
 
 @worker_ready.connect
 def _sweep_on_start(sender=None, **kwargs) -> None:
-    """A worker that starts sweeps at once, so a run lost with the previous worker resumes."""
+    """A worker that starts sweeps at once, rather than wait for beat's first tick: jobs
+    whose heartbeat has gone stale by now are sent again without delay."""
     sweep_jobs.apply_async(queue="default")
