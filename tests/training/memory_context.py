@@ -4,7 +4,6 @@ the real loop on real digit images in storage, without a run in the database."""
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import tempfile
 import uuid
@@ -13,42 +12,40 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image
-from sklearn.datasets import load_digits
 
 from apps.training.catalog import get_spec
-from apps.training.demo_images import SHAPE_CLASSES, shape_images
+from apps.training.demo_images import SHAPE_CLASSES, digit_images, shape_images
 from apps.training.runs import ResumeState
 from apps.training.specs import validate_hyperparameters
 from apps.training.targets import Sample, epoch_order
 
 
-def store_shapes(count: int) -> list[Sample]:
-    """The first `count` demo shapes as PNGs in storage, as samples of their boxes."""
+def _store(images, target_of) -> list[Sample]:
+    """The demo images as PNGs in storage, as samples of `target_of(annotations)`."""
     prefix = f"loop-tests/{uuid.uuid4().hex}"
-    samples = []
-    for i, image in enumerate(shape_images(count)):
-        name = default_storage.save(f"{prefix}/{i}.png", ContentFile(image.png))
-        boxes = tuple(
-            (SHAPE_CLASSES.index(a["class"]), *map(float, a["bbox"])) for a in image.annotations
+    return [
+        Sample(
+            row_id=i + 1,
+            media_name=default_storage.save(f"{prefix}/{i}.png", ContentFile(image.png)),
+            target=target_of(image.annotations),
         )
-        samples.append(Sample(row_id=i + 1, media_name=name, target=boxes))
-    return samples
+        for i, image in enumerate(images)
+    ]
+
+
+def store_shapes(count: int) -> list[Sample]:
+    """The first `count` demo shapes, as samples of their boxes."""
+    return _store(
+        shape_images(count),
+        lambda boxes: tuple(
+            (SHAPE_CLASSES.index(box["class"]), *map(float, box["bbox"])) for box in boxes
+        ),
+    )
 
 
 def store_digits(count: int) -> list[Sample]:
-    """The first `count` digits as 32x32 PNGs in storage, as samples of their class."""
-    digits = load_digits()
-    prefix = f"loop-tests/{uuid.uuid4().hex}"
-    samples = []
-    for i in range(count):
-        pixels = (digits.images[i] * (255 / 16)).astype(np.uint8)
-        image = Image.fromarray(pixels, "L").resize((32, 32), Image.Resampling.NEAREST)
-        buffer = io.BytesIO()
-        image.save(buffer, "PNG")
-        name = default_storage.save(f"{prefix}/{i}.png", ContentFile(buffer.getvalue()))
-        samples.append(Sample(row_id=i + 1, media_name=name, target=int(digits.target[i])))
-    return samples
+    """The first `count` demo digits (32x32 scans), as samples of their class."""
+    return _store(digit_images(count), lambda labels: int(labels[0]["class"]))
 
 
 @dataclass
