@@ -23,8 +23,11 @@ bench: venv services
 	$(PY) bench/provisioning.py
 	$(PY) bench/auth.py
 	$(PY) bench/imports.py
+	$(PY) bench/exports.py
 	$(PY) bench/search.py
 	$(PY) bench/training.py
+	$(PY) bench/inference.py
+	$(PY) bench/predict.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

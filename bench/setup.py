@@ -29,10 +29,13 @@ def bench_django(*, recreate: bool = True) -> None:
     )
     # Its own Redis database and index names, so no running worker picks up its tasks.
     redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0"))
-    os.environ["REDIS_URL"] = urlunsplit(redis._replace(path="/2"))
+    os.environ["REDIS_URL"] = urlunsplit(redis._replace(path="/15"))  # tests take 1 to 10
     os.environ["ELASTICSEARCH_INDEX_PREFIX"] = "loupe-bench"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Benches sign their tokens with the development issuer, as `make run` does.
+    os.environ["DEV_ISSUER_ENABLED"] = "true"
+    os.environ["DEV_ISSUER_ALLOW_WITHOUT_DEBUG"] = "true"
     import django
 
     django.setup()

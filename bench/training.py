@@ -111,6 +111,27 @@ def _train_one_epoch(tenant_slug: str, slice_id: int) -> None:
     print(peak / 1024)
 
 
+def many_digits_slice(project, scale: int):
+    """A slice of the digits `scale` times over, under other ids, imported through the ZIP
+    import: a bigger snapshot of the same images."""
+    from apps.datasets.import_runs import run_import
+    from apps.datasets.imports import create_local_import
+    from apps.datasets.models import Dataset
+    from apps.slices.services import create_slice
+    from apps.training.demo_images import digit_images, write_zip
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "many.zip"
+        write_zip(path, (
+            image.__class__(f"{image.external_id}-{copy}", image.png, image.annotations)
+            for copy in range(scale) for image in digit_images()
+        ))  # fmt: skip
+        many = Dataset.objects.create(project=project, name="many digits")
+        job = create_local_import(dataset=many, format="zip", path=str(path))
+        assert run_import(job_id=job.pk).status == "succeeded"
+    return create_slice(dataset=many, name="all", query="", actor=None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=5)
@@ -125,11 +146,8 @@ def main() -> None:
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
-    from apps.datasets.import_runs import run_import
-    from apps.datasets.imports import create_local_import
     from apps.datasets.models import Dataset
     from apps.slices.services import create_slice
-    from apps.training.demo_images import digit_images, write_zip
     from tenants.services import create_tenant
     from workers.engines.classifiers import SmallCNN
     from workers.engines.images import open_image
@@ -167,17 +185,7 @@ def main() -> None:
         print(f"  bare loop: {bare / args.epochs:6.2f} s/epoch  {images / bare:7.0f} images/s")
         print(f"  platform at {100 * bare / seconds:.0f}% of the bare loop (aim: 85% or more)")
 
-        # The same digits `scale` times over, under other ids: a bigger snapshot.
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "many.zip"
-            write_zip(path, (
-                image.__class__(f"{image.external_id}-{copy}", image.png, image.annotations)
-                for copy in range(args.scale) for image in digit_images()
-            ))  # fmt: skip
-            many = Dataset.objects.create(project=digits.project, name="many digits")
-            job = create_local_import(dataset=many, format="zip", path=str(path))
-            assert run_import(job_id=job.pk).status == "succeeded"
-        many_slice = create_slice(dataset=many, name="all", query="", actor=None)
+        many_slice = many_digits_slice(digits.project, args.scale)
     small = peak_rss_of_run(tenant.slug, all_digits.pk)
     large = peak_rss_of_run(tenant.slug, many_slice.pk)
     print(

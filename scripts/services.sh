@@ -5,26 +5,43 @@
 #   PostgreSQL 15 hot-standby       postgres://loupe@127.0.0.1:55433/loupe  (streaming replica)
 #   Redis                           redis://127.0.0.1:56379/0
 #   Elasticsearch 8.19.7            http://127.0.0.1:59200
+#   S3 (s3proxy 2.6.0)              http://127.0.0.1:59000  (bucket loupe)
 #
-# Usage: scripts/services.sh {up|status|down|env|replica-stop|replica-start|
-#                             elasticsearch-stop|elasticsearch-start|help}
+# Usage: scripts/services.sh {up|status|down|env|primary-stop|primary-start|primary-restart|
+#                             replica-stop|replica-start|redis-stop|redis-start|
+#                             elasticsearch-stop|elasticsearch-start|s3-stop|s3-start|help}
 #
-#   up             install what is missing, start what is stopped, wait until all four are ready
+#   up             install what is missing, start what is stopped, wait until all five are ready
 #                  (idempotent; a no-op when everything already runs)
 #   status         one line per service; exit status 1 if anything is down
-#   down           stop all four
+#   down           stop all five
 #   env            print `export` lines for DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL,
-#                  ELASTICSEARCH_URL (use: eval "$(scripts/services.sh env)")
+#                  ELASTICSEARCH_URL, S3_ENDPOINT_URL and the S3 server's AWS_ACCESS_KEY_ID and
+#                  AWS_SECRET_ACCESS_KEY (use: eval "$(scripts/services.sh env)"); not
+#                  STORAGE_URL: the app keeps its files local until that names a bucket
+#   primary-stop   stop only the primary (its clients' sessions end; the replica waits for it)
+#   primary-start  start it again, and wait until a running replica streams from it again
+#   primary-restart  primary-stop then primary-start (to exercise the app through a restart)
 #   replica-stop   stop only the replica (to exercise the app's fallback to the primary)
 #   replica-start  start the replica again
+#   redis-stop     stop only Redis (to exercise the broker and sessions through an outage)
+#   redis-start    start it again (what was queued comes back from its append-only file)
 #   elasticsearch-stop   stop only Elasticsearch (to exercise indexing through an outage)
 #   elasticsearch-start  start it again
+#   s3-stop        stop only the S3 server (to exercise object storage through an outage)
+#   s3-start       start it again (its objects are kept, as files under .local/s3/data)
 #
-# All state (data, logs, pid files, the unpacked Elasticsearch) lives under <repo>/.local/, which
-# is git-ignored. Everything listens on 127.0.0.1 only.
+# Each *-stop returns once the process has exited and its ports are closed; each start first
+# waits (up to PORT_FREE_TIMEOUT seconds) for a port still held to be let go, so that a stop
+# then a start in a row never starts a server that dies on bind. As root, the script also
+# reserves the services' ports from the kernel's ephemeral range (reserve_ports, below).
 #
-# If DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL and ELASTICSEARCH_URL are all set, `up` starts
-# nothing and the app uses those; `env` and `status` honour each of them when it is set.
+# All state (data, logs, pid files, the unpacked Elasticsearch, the s3proxy jar) lives under
+# <repo>/.local/, which is git-ignored. Everything listens on 127.0.0.1 only.
+#
+# If DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL, ELASTICSEARCH_URL and S3_ENDPOINT_URL are all
+# set, `up` starts nothing and the app uses those; `env` and `status` honour each of them when it
+# is set.
 #
 # PostgreSQL and Elasticsearch refuse to run as root. When this script runs as root it runs every
 # service as the `postgres` system user (or creates a `loupe-svc` system user if there is no
@@ -46,6 +63,7 @@ PG_REPLICA_PORT=55433
 REDIS_PORT=56379
 ES_HTTP_PORT=59200
 ES_TRANSPORT_PORT=59300
+S3_PORT=59000
 
 PG_ROLE=loupe
 PG_DB=loupe
@@ -57,6 +75,17 @@ ES_MAVEN_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$
 ES_JAVA_OPTIONS="-Xms1g -Xmx1g"
 ES_CLUSTER=loupe-dev
 
+S3PROXY_VERSION=2.6.0
+S3PROXY_MAVEN_ARTIFACT="org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies"
+S3PROXY_JAVA_OPTIONS="-Xmx256m"
+# The local server's only bucket, and its keys (local use only: it listens on 127.0.0.1).
+S3_BUCKET=loupe
+S3_REGION=us-east-1
+S3_IDENTITY=loupe-local
+S3_CREDENTIAL=loupe-local-secret
+# SigV4 signs the body's SHA-256; s3proxy wants it sent (this one is an empty body's).
+S3_EMPTY_BODY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+
 # Bounded waits, in seconds.
 PG_START_TIMEOUT=60
 PG_STOP_TIMEOUT=60
@@ -65,6 +94,9 @@ REDIS_START_TIMEOUT=20
 REDIS_STOP_TIMEOUT=20
 ES_START_TIMEOUT=240
 ES_STOP_TIMEOUT=60
+S3_START_TIMEOUT=60
+S3_STOP_TIMEOUT=30
+PORT_FREE_TIMEOUT=30 # a start waits this long for a port an exiting server still holds
 LOCK_TIMEOUT=900
 
 LOG_DIR="$LOCAL_DIR/log"
@@ -88,11 +120,18 @@ ES_LOG="$ES_LOGS/$ES_CLUSTER.log"
 ES_PIDFILE="$RUN_DIR/elasticsearch.pid"
 ES_START_LOG="$LOG_DIR/elasticsearch-start.log"
 ES_INSTALLED_MARKER="$ES_BASE/.installed-$ES_VERSION"
+S3_DIR="$LOCAL_DIR/s3"
+S3_DATA="$S3_DIR/data"
+S3_JAR="$S3_DIR/s3proxy-$S3PROXY_VERSION.jar"
+S3_CONF="$S3_DIR/s3proxy.conf"
+S3_PIDFILE="$RUN_DIR/s3proxy.pid"
+S3_LOG="$LOG_DIR/s3proxy.log"
 
 LOCAL_DATABASE_URL="postgres://$PG_ROLE@$HOST:$PG_PRIMARY_PORT/$PG_DB"
 LOCAL_DATABASE_REPLICA_URL="postgres://$PG_ROLE@$HOST:$PG_REPLICA_PORT/$PG_DB"
 LOCAL_REDIS_URL="redis://$HOST:$REDIS_PORT/0"
 LOCAL_ELASTICSEARCH_URL="http://$HOST:$ES_HTTP_PORT"
+LOCAL_S3_ENDPOINT_URL="http://$HOST:$S3_PORT"
 PRIMARY_ADMIN_URL="postgres://$PG_ROLE@$HOST:$PG_PRIMARY_PORT/postgres"
 
 PSQL="$PG_BIN/psql"
@@ -162,6 +201,99 @@ wait_pid_gone() {
 
 port_open() { (: <>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
+# The states in which a socket on a port keeps a server from binding it: listening, or a
+# connection a process still holds. Those the kernel finishes alone (TIME-WAIT, FIN-WAIT, ...)
+# are left out: once a server exits, its own connections linger in them for up to a minute,
+# and they do not stop the next server from binding (every one here sets SO_REUSEADDR).
+HOLDING_STATES=(state listening state established state syn-sent state syn-recv state close-wait)
+
+# port_held PORT: a socket holds PORT (ss sees a listener bound before it accepts, and an
+# outgoing connection given PORT as its source port); without ss, a connection accepted.
+port_held() {
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n $(ss -Htan "${HOLDING_STATES[@]}" "sport = :$1" 2>/dev/null) ]]
+  else
+    port_open "$1"
+  fi
+}
+
+# port_holder PORT: who holds PORT, as ss names the process ("java",pid=123,fd=4), and how:
+# listening, or a connection to somewhere else.
+port_holder() {
+  local who=""
+  if command -v ss >/dev/null 2>&1; then
+    who=$(ss -Htanp "${HOLDING_STATES[@]}" "sport = :$1" 2>/dev/null | awk '
+      {
+        users = "a process not ours to see"
+        if (match($0, /users:\(\(.*\)\)/)) users = substr($0, RSTART + 8, RLENGTH - 10)
+        if ($1 == "LISTEN") { print users " (listening)"; found = 1; exit }
+        if (first == "") first = users " (" $1 " to " $5 ", an outgoing connection given this port as its source)"
+      }
+      END { if (!found && first != "") print first }')
+  fi
+  printf '%s' "${who:-another process}"
+}
+
+# The services' ports lie inside Linux's usual range of ephemeral ports (32768-60999).
+SERVICE_PORTS=("$PG_PRIMARY_PORT" "$PG_REPLICA_PORT" "$REDIS_PORT" "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT" "$S3_PORT")
+RESERVED_PORTS=/proc/sys/net/ipv4/ip_local_reserved_ports
+
+# port_reserved PORT LIST: PORT is in LIST, as ip_local_reserved_ports writes it (8080,9000-9010).
+port_reserved() {
+  local port=$1 item items=()
+  IFS=, read -ra items <<<"$2"
+  for item in "${items[@]}"; do
+    if ((port >= ${item%-*} && port <= ${item#*-})); then return 0; fi
+  done
+  return 1
+}
+
+# reserve_ports: keep the kernel from giving the services' ports to outgoing connections as
+# their source port. One that takes a port while its service is stopped, even closed since
+# (a minute in TIME-WAIT), makes the next start fail to bind it however long the stop waited
+# (Elasticsearch's BindTransportException). As root only, until the next boot; an ordinary
+# user's start waits for such a connection while it is open, and fails naming it (one closed
+# already cannot be told from the server's own in TIME-WAIT).
+reserve_ports() {
+  ((IS_ROOT)) && [[ -w $RESERVED_PORTS ]] || return 0
+  local current port missing=()
+  current=$(<"$RESERVED_PORTS")
+  for port in "${SERVICE_PORTS[@]}"; do
+    port_reserved "$port" "$current" || missing+=("$port")
+  done
+  ((${#missing[@]})) || return 0
+  if (IFS=, && printf '%s\n' "${current:+$current,}${missing[*]}" >"$RESERVED_PORTS") 2>/dev/null; then
+    say "reserved ports ${missing[*]} from the kernel's ephemeral range (net.ipv4.ip_local_reserved_ports)"
+  else
+    warn "could not reserve ports ${missing[*]} (net.ipv4.ip_local_reserved_ports); a start may find one taken"
+  fi
+}
+
+# await_ports_free NAME SECONDS WHAT PORT...: until no socket holds any of the ports, or fail
+# saying WHAT and which process still holds which port. A server that has just exited,
+# or is still shutting down, lets go of its ports a moment later; a start in that moment
+# would die on bind.
+await_ports_free() {
+  local name=$1 seconds=$2 what=$3 deadline port busy
+  shift 3
+  deadline=$((SECONDS + seconds))
+  while :; do
+    busy=""
+    for port in "$@"; do
+      if port_held "$port"; then busy+="${busy:+, }$port"; fi
+    done
+    [[ -z $busy ]] && return 0
+    if ((SECONDS >= deadline)); then
+      busy=""
+      for port in "$@"; do
+        if port_held "$port"; then busy+="${busy:+, }$port (held by $(port_holder "$port"))"; fi
+      done
+      die "$name: $what after ${seconds}s: port $busy"
+    fi
+    sleep 0.2
+  done
+}
+
 # Hide a password in a URL before printing it.
 mask_url() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 
@@ -169,13 +301,16 @@ database_url() { printf '%s' "${DATABASE_URL:-$LOCAL_DATABASE_URL}"; }
 database_replica_url() { printf '%s' "${DATABASE_REPLICA_URL:-$LOCAL_DATABASE_REPLICA_URL}"; }
 redis_url() { printf '%s' "${REDIS_URL:-$LOCAL_REDIS_URL}"; }
 elasticsearch_url() { local u=${ELASTICSEARCH_URL:-$LOCAL_ELASTICSEARCH_URL}; printf '%s' "${u%/}"; }
+s3_endpoint_url() { local u=${S3_ENDPOINT_URL:-$LOCAL_S3_ENDPOINT_URL}; printf '%s' "${u%/}"; }
 
 external_all_set() {
-  [[ -n ${DATABASE_URL:-} && -n ${DATABASE_REPLICA_URL:-} && -n ${REDIS_URL:-} && -n ${ELASTICSEARCH_URL:-} ]]
+  [[ -n ${DATABASE_URL:-} && -n ${DATABASE_REPLICA_URL:-} && -n ${REDIS_URL:-} && -n ${ELASTICSEARCH_URL:-} &&
+    -n ${S3_ENDPOINT_URL:-} ]]
 }
 
 external_any_set() {
-  [[ -n ${DATABASE_URL:-} || -n ${DATABASE_REPLICA_URL:-} || -n ${REDIS_URL:-} || -n ${ELASTICSEARCH_URL:-} ]]
+  [[ -n ${DATABASE_URL:-} || -n ${DATABASE_REPLICA_URL:-} || -n ${REDIS_URL:-} || -n ${ELASTICSEARCH_URL:-} ||
+    -n ${S3_ENDPOINT_URL:-} ]]
 }
 
 # pg_q URL SQL: run one query over TCP, unaligned tuples-only output.
@@ -196,6 +331,16 @@ es_health() {
   local body
   body=$(curl -s --max-time 3 "$1/_cluster/health" 2>/dev/null) || return 0
   sed -nE 's/.*"status":"([a-z]+)".*/\1/p' <<<"$body"
+}
+
+# s3_http_code URL: the HTTP status an S3 endpoint answers an anonymous request with (any
+# means it is up); 000 if unreachable.
+s3_http_code() { curl -s -o /dev/null --max-time 3 -w '%{http_code}' "$1/" 2>/dev/null || true; }
+
+# s3_signed CURL-ARGS...: a request to the local S3 server, signed with its keys (SigV4).
+s3_signed() {
+  curl -s --max-time 10 --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_IDENTITY:$S3_CREDENTIAL" \
+    -H "x-amz-content-sha256: $S3_EMPTY_BODY_SHA256" "$@"
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -276,7 +421,7 @@ prepare_local() {
     printf '# Created by scripts/services.sh: local service data, never commit it.\n*\n' >"$LOCAL_DIR/.gitignore"
   fi
   local d
-  for d in "$LOG_DIR" "$RUN_DIR" "$SVC_HOME" "$PG_DIR" "$REDIS_DIR" "$ES_BASE"; do
+  for d in "$LOG_DIR" "$RUN_DIR" "$SVC_HOME" "$PG_DIR" "$REDIS_DIR" "$ES_BASE" "$S3_DIR"; do
     mkdir -p -- "$d"
     if ((IS_ROOT)) && [[ $(stat -c %U -- "$d") != "$SVC_USER" ]]; then
       chown "$SVC_USER:" -- "$d"
@@ -286,7 +431,8 @@ prepare_local() {
   ensure_reachable
 }
 
-# es_java_home: a JDK 17 home for Elasticsearch (it has no bundled JDK in this distribution).
+# es_java_home: a JDK 17 home for Elasticsearch (it has no bundled JDK in this distribution), and
+# for s3proxy.
 java_major() {
   "$1/bin/java" -version 2>&1 | sed -nE '1s/.*version "([0-9]+).*/\1/p'
 }
@@ -331,13 +477,15 @@ apt_install() {
   ((rc == 0)) || die_with_log "apt-get install $* failed" "$LOG_DIR/apt.log"
 }
 
-# missing packages: ES_PKGS (needed to fetch/run Elasticsearch), OTHER_PKGS (the rest)
+# missing packages: ES_PKGS (needed to fetch/run Elasticsearch and s3proxy), OTHER_PKGS (the rest)
 ES_PKGS=()
 OTHER_PKGS=()
 find_missing_packages() {
   command -v curl >/dev/null 2>&1 || ES_PKGS+=(curl)
-  if [[ ! -f $ES_INSTALLED_MARKER ]]; then
+  if [[ ! -f $ES_INSTALLED_MARKER || ! -s $S3_JAR ]]; then
     command -v mvn >/dev/null 2>&1 || ES_PKGS+=(maven)
+  fi
+  if [[ ! -f $ES_INSTALLED_MARKER ]]; then
     command -v unzip >/dev/null 2>&1 || ES_PKGS+=(unzip)
   fi
   es_running || es_java_home >/dev/null || ES_PKGS+=(openjdk-17-jdk-headless)
@@ -392,6 +540,7 @@ hot_standby_feedback = on
 max_standby_streaming_delay = 30s   # cancel replica queries blocking replay for > 30 s
 max_standby_archive_delay = 30s
 wal_receiver_status_interval = 1s
+wal_retrieve_retry_interval = 1s    # a standby whose primary restarted streams again within 1 s
 
 # DEV/TEST BOX ONLY: durability is off for speed. A crash of the machine (not of PostgreSQL)
 # can corrupt these clusters; then 'down', 'rm -rf .local/postgres' and 'up' rebuilds them.
@@ -439,9 +588,7 @@ pg_sync_conf() {
 # pg_start DATADIR PORT LOGFILE NAME
 pg_start() {
   local data=$1 port=$2 log=$3 name=$4
-  if port_open "$port"; then
-    die "$name: port $port is already taken by another process (not the server in $data)"
-  fi
+  await_ports_free "$name" "$PORT_FREE_TIMEOUT" "not starting, as another process holds the port (not the server in $data)" "$port"
   pg_write_conf "$data" "$port" || true
   if ! daemon_run "${SVC[@]}" "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$PG_START_TIMEOUT" -s start </dev/null; then
     die_with_log "$name: did not start within ${PG_START_TIMEOUT}s" "$log"
@@ -457,16 +604,19 @@ pg_wait_ready() {
   done
 }
 
-# pg_stop DATADIR LOGFILE NAME [MODE]
+# pg_stop DATADIR PORT LOGFILE NAME [MODE]: returns once the server has exited (pg_ctl waits
+# for that) and its port is closed.
 pg_stop() {
-  local data=$1 log=$2 name=$3 mode=${4:-fast}
+  local data=$1 port=$2 log=$3 name=$4 mode=${5:-fast}
   if ! pg_running "$data"; then
+    await_ports_free "$name" "$PG_STOP_TIMEOUT" "not running from $data, but another process holds the port" "$port"
     say "$name: not running"
     return 0
   fi
   if ! as_svc "$PG_BIN/pg_ctl" -D "$data" -m "$mode" -w -t "$PG_STOP_TIMEOUT" -s stop </dev/null; then
     die_with_log "$name: did not stop within ${PG_STOP_TIMEOUT}s" "$log"
   fi
+  await_ports_free "$name" "$PG_STOP_TIMEOUT" "stopped, but its port is still held" "$port"
   say "$name: stopped"
 }
 
@@ -508,7 +658,7 @@ primary_up() {
 
 replica_destroy() {
   if pg_running "$PG_REPLICA_DATA"; then
-    pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica" immediate
+    pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "postgres replica" immediate
   fi
   rm -rf -- "$PG_REPLICA_DATA"
 }
@@ -568,6 +718,26 @@ replica_wait_streaming() {
   done
 }
 
+# replica_follow: after the primary (re)started, a running replica connects to it again by
+# itself (its WAL receiver is retried every wal_retrieve_retry_interval): wait until the
+# primary streams to it, counting only the primary's view (the replica's may be that of its
+# connection to the server that just stopped).
+replica_follow() {
+  local name="postgres replica" deadline=$((SECONDS + REPLICA_STREAM_TIMEOUT)) n
+  if ! pg_ready "$PG_REPLICA_PORT"; then
+    say "$name: not running, so not streaming (replica-start starts it)"
+    return 0
+  fi
+  until n=$(pg_q "$PRIMARY_ADMIN_URL" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null) &&
+    ((n > 0)); do
+    ((SECONDS < deadline)) ||
+      die_with_log "$name: not streaming from the restarted primary after ${REPLICA_STREAM_TIMEOUT}s" "$PG_REPLICA_LOG"
+    sleep 0.2
+  done
+  replica_wait_streaming
+  say "$name: streaming from :$PG_PRIMARY_PORT again"
+}
+
 replica_up() {
   local name="postgres replica" attempt problem primary_up=1 state
   pg_ready "$PG_PRIMARY_PORT" || primary_up=0
@@ -618,14 +788,13 @@ redis_up() {
   fi
   command -v redis-server >/dev/null 2>&1 ||
     die "$name: redis-server is not installed (apt-get install -y redis-server, as root)"
-  if port_open "$REDIS_PORT"; then
-    die "$name: port $REDIS_PORT is already taken by another process (not ours: no live $REDIS_PIDFILE)"
-  fi
+  await_ports_free "$name" "$PORT_FREE_TIMEOUT" "not starting, as another process holds the port (not ours: no live $REDIS_PIDFILE)" "$REDIS_PORT"
   rm -f -- "$REDIS_PIDFILE"
-  # Persistence is off (a cache / broker for dev and tests); `down` shuts down with nosave.
+  # The append-only file keeps the broker's queues through a restart, as a deployed broker
+  # must (fsync every second); no snapshots.
   if ! daemon_run "${SVC[@]}" redis-server --bind "$HOST" --port "$REDIS_PORT" --protected-mode yes \
     --dir "$REDIS_DIR" --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
-    --save "" --appendonly no </dev/null >/dev/null 2>&1; then
+    --save "" --appendonly yes --appendfsync everysec </dev/null >/dev/null 2>&1; then
     die_with_log "$name: redis-server failed to start" "$REDIS_LOG"
   fi
   deadline=$((SECONDS + REDIS_START_TIMEOUT))
@@ -640,6 +809,7 @@ redis_down() {
   local name=redis pid
   pid=$(pid_from_file "$REDIS_PIDFILE")
   if ! proc_matches "$pid" redis-server; then
+    await_ports_free "$name" "$REDIS_STOP_TIMEOUT" "not running (no live $REDIS_PIDFILE), but another process holds the port" "$REDIS_PORT"
     say "$name: not running"
     return 0
   fi
@@ -648,6 +818,7 @@ redis_down() {
     kill -TERM "$pid" 2>/dev/null || true
     wait_pid_gone "$pid" 5 || die_with_log "$name: pid $pid did not stop" "$REDIS_LOG"
   fi
+  await_ports_free "$name" "$REDIS_STOP_TIMEOUT" "pid $pid exited, but its port is still held" "$REDIS_PORT"
   say "$name: stopped"
 }
 
@@ -718,9 +889,8 @@ es_fail() {
 es_up() {
   local name=elasticsearch java_home deadline st state
   if ! es_running; then
-    if port_open "$ES_HTTP_PORT"; then
-      die "$name: port $ES_HTTP_PORT is already taken by another process (not ours: no live $ES_PIDFILE)"
-    fi
+    await_ports_free "$name" "$PORT_FREE_TIMEOUT" "not starting, as another process holds the port (not ours: no live $ES_PIDFILE)" \
+      "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT"
     es_install
     java_home=$(es_java_home) || die "$name: no JDK 17 found (apt-get install -y openjdk-17-jdk-headless)"
     es_configure
@@ -764,6 +934,8 @@ es_stop_begin() {
 es_stop_wait() {
   local name=elasticsearch pid=$ES_STOPPING_PID
   if [[ -z $pid ]]; then
+    await_ports_free "$name" "$ES_STOP_TIMEOUT" "not running (no live $ES_PIDFILE), but another process holds the port" \
+      "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT"
     say "$name: not running"
     return 0
   fi
@@ -772,7 +944,116 @@ es_stop_wait() {
     kill -KILL "$pid" 2>/dev/null || true
     wait_pid_gone "$pid" 10 || die "$name: pid $pid did not die"
   fi
+  await_ports_free "$name" "$ES_STOP_TIMEOUT" "pid $pid exited, but a port is still held" \
+    "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT"
   rm -f -- "$ES_PIDFILE"
+  say "$name: stopped"
+}
+
+# ----------------------------------------------------------------------------------------------
+# S3 (s3proxy: an S3 API over files under .local/s3/data)
+# ----------------------------------------------------------------------------------------------
+
+s3_pid() { pid_from_file "$S3_PIDFILE"; }
+s3_running() { proc_matches "$(s3_pid)" s3proxy; }
+
+# s3_install: the runnable jar from Maven Central, copied where the service user can read it.
+# `up` runs it before Elasticsearch's fetch starts: two mvn runs at once would share ~/.m2.
+s3_install() {
+  [[ -s $S3_JAR ]] && return 0
+  local name=s3
+  local jar="$HOME/.m2/repository/org/gaul/s3proxy/$S3PROXY_VERSION/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar"
+  if [[ ! -s $jar ]]; then
+    command -v mvn >/dev/null 2>&1 || die "$name: mvn is missing; 'scripts/services.sh up' installs it"
+    say "$name: fetching $S3PROXY_MAVEN_ARTIFACT from Maven Central (log: $LOG_DIR/maven-s3proxy.log)"
+    if ! mvn -q -B dependency:get "-Dartifact=$S3PROXY_MAVEN_ARTIFACT" -Dtransitive=false \
+      >"$LOG_DIR/maven-s3proxy.log" 2>&1 </dev/null; then
+      die_with_log "$name: mvn dependency:get failed" "$LOG_DIR/maven-s3proxy.log"
+    fi
+    [[ -s $jar ]] || die "$name: mvn succeeded but $jar is missing (non-default Maven local repository?)"
+  fi
+  cp -- "$jar" "$S3_JAR.tmp"
+  if ((IS_ROOT)); then chown "$SVC_USER:" -- "$S3_JAR.tmp"; fi
+  mv -- "$S3_JAR.tmp" "$S3_JAR"
+}
+
+s3_configure() {
+  as_svc mkdir -p -- "$S3_DATA"
+  as_svc tee "$S3_CONF" >/dev/null <<EOF
+# Managed by scripts/services.sh and rewritten at every start: edit the script, not this file.
+s3proxy.endpoint=$LOCAL_S3_ENDPOINT_URL
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$S3_IDENTITY
+s3proxy.credential=$S3_CREDENTIAL
+# filesystem-nio2, not the older filesystem provider: that one lists folders as objects and
+# takes 10 s to delete each such marker.
+jclouds.provider=filesystem-nio2
+jclouds.identity=$S3_IDENTITY
+jclouds.credential=$S3_CREDENTIAL
+jclouds.filesystem.basedir=$S3_DATA
+EOF
+}
+
+# s3_make_bucket: create the bucket; one there already (409, owned by us) is fine.
+s3_make_bucket() {
+  local name=s3 code
+  code=$(s3_signed -o "$LOG_DIR/s3-bucket.xml" -w '%{http_code}' -X PUT "$LOCAL_S3_ENDPOINT_URL/$S3_BUCKET") || true
+  if [[ $code == 200 ]]; then
+    say "$name: created bucket $S3_BUCKET"
+  elif [[ $code != 409 ]] || ! grep -q BucketAlreadyOwnedByYou "$LOG_DIR/s3-bucket.xml"; then
+    die_with_log "$name: creating bucket $S3_BUCKET answered HTTP ${code:-000}" "$LOG_DIR/s3-bucket.xml" "$S3_LOG"
+  fi
+}
+
+s3_up() {
+  local name=s3 java_home deadline state
+  if ! s3_running; then
+    await_ports_free "$name" "$PORT_FREE_TIMEOUT" "not starting, as another process holds the port (not ours: no live $S3_PIDFILE)" "$S3_PORT"
+    s3_install
+    java_home=$(es_java_home) || die "$name: no JDK 17 found (apt-get install -y openjdk-17-jdk-headless)"
+    s3_configure
+    rm -f -- "$S3_PIDFILE"
+    say "$name: starting s3proxy $S3PROXY_VERSION (java from $java_home)"
+    # s3proxy does not daemonise itself: setsid -f detaches it into a session of its own and
+    # returns at once, and a shell writes its own pid (java's, after exec) to the pid file.
+    if ! daemon_run setsid -f "${SVC[@]}" sh -c 'echo $$ >"$1" && shift && exec "$@"' s3proxy \
+      "$S3_PIDFILE" "$java_home/bin/java" $S3PROXY_JAVA_OPTIONS -jar "$S3_JAR" \
+      --properties "$S3_CONF" </dev/null >>"$S3_LOG" 2>&1; then
+      die_with_log "$name: failed to start" "$S3_LOG"
+    fi
+    deadline=$((SECONDS + S3_START_TIMEOUT))
+    until [[ $(s3_http_code "$LOCAL_S3_ENDPOINT_URL") != 000 ]]; do
+      if [[ -s $S3_PIDFILE ]] && ! s3_running; then
+        die_with_log "$name: the process exited during startup" "$S3_LOG"
+      fi
+      ((SECONDS < deadline)) || die_with_log "$name: not answering on $HOST:$S3_PORT after ${S3_START_TIMEOUT}s" "$S3_LOG"
+      sleep 0.2
+    done
+    state=started
+  else
+    state="already running"
+  fi
+  s3_make_bucket
+  say "$name: $state on $HOST:$S3_PORT (bucket $S3_BUCKET, objects under $S3_DATA)"
+}
+
+# s3_down: returns once the process has exited and its port is closed.
+s3_down() {
+  local name=s3 pid
+  pid=$(s3_pid)
+  if ! proc_matches "$pid" s3proxy; then
+    await_ports_free "$name" "$S3_STOP_TIMEOUT" "not running (no live $S3_PIDFILE), but another process holds the port" "$S3_PORT"
+    say "$name: not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_pid_gone "$pid" "$S3_STOP_TIMEOUT"; then
+    warn "$name: pid $pid still running after ${S3_STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_pid_gone "$pid" 10 || die "$name: pid $pid did not die"
+  fi
+  await_ports_free "$name" "$S3_STOP_TIMEOUT" "pid $pid exited, but its port is still held" "$S3_PORT"
+  rm -f -- "$S3_PIDFILE"
   say "$name: stopped"
 }
 
@@ -857,6 +1138,23 @@ status_es() {
   esac
 }
 
+status_s3() {
+  local url
+  url=$(s3_endpoint_url)
+  if [[ $(s3_http_code "$url") == 000 ]]; then
+    status_line s3 "$url" DOWN
+    return 1
+  fi
+  if [[ -n ${S3_ENDPOINT_URL:-} ]]; then
+    status_line s3 "$url" up
+  elif [[ $(s3_signed -o /dev/null -w '%{http_code}' -I "$url/$S3_BUCKET") == 200 ]]; then
+    status_line s3 "$url" "up (bucket $S3_BUCKET)"
+  else
+    status_line s3 "$url" "up but bucket $S3_BUCKET is missing (run scripts/services.sh up)"
+    return 1
+  fi
+}
+
 # ----------------------------------------------------------------------------------------------
 # Commands
 # ----------------------------------------------------------------------------------------------
@@ -865,15 +1163,16 @@ cmd_up() {
   local t0 es_job
   t0=$(now)
   if external_all_set; then
-    say "DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL and ELASTICSEARCH_URL are set: starting nothing, using"
+    say "DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL, ELASTICSEARCH_URL and S3_ENDPOINT_URL are set: starting nothing, using"
     say "  DATABASE_URL=$(mask_url "$DATABASE_URL")"
     say "  DATABASE_REPLICA_URL=$(mask_url "$DATABASE_REPLICA_URL")"
     say "  REDIS_URL=$(mask_url "$REDIS_URL")"
     say "  ELASTICSEARCH_URL=$(mask_url "$ELASTICSEARCH_URL")"
+    say "  S3_ENDPOINT_URL=$(mask_url "$S3_ENDPOINT_URL")"
     return 0
   fi
   if external_any_set; then
-    warn "only some of DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL, ELASTICSEARCH_URL are set; starting all local services anyway"
+    warn "only some of DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL, ELASTICSEARCH_URL, S3_ENDPOINT_URL are set; starting all local services anyway"
   fi
   acquire_lock
   setup_service_user
@@ -883,6 +1182,7 @@ cmd_up() {
     apt_install "${ES_PKGS[@]}" "${OTHER_PKGS[@]}"
     OTHER_PKGS=()
   fi
+  s3_install
   # Elasticsearch takes longest to fetch and boot: run it in the background meanwhile.
   es_up &
   es_job=$!
@@ -890,6 +1190,7 @@ cmd_up() {
   primary_up
   replica_up
   redis_up
+  s3_up
   wait "$es_job" || die "elasticsearch: not ready (see above)"
   say "all services ready in $(elapsed_since "$t0")s; use them with: eval \"\$(scripts/services.sh env)\""
 }
@@ -903,10 +1204,34 @@ cmd_down() {
   acquire_lock
   setup_service_user
   es_stop_begin
-  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica"
-  pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_LOG" "postgres primary"
+  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "postgres replica"
+  pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "postgres primary"
   redis_down
+  s3_down
   es_stop_wait
+}
+
+cmd_primary_stop() {
+  acquire_lock
+  setup_service_user
+  pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "postgres primary"
+}
+
+cmd_primary_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  primary_up
+  replica_follow
+}
+
+cmd_primary_restart() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "postgres primary"
+  primary_up
+  replica_follow
 }
 
 cmd_replica_stop() {
@@ -916,7 +1241,7 @@ cmd_replica_stop() {
   }
   acquire_lock
   setup_service_user
-  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_LOG" "postgres replica"
+  pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "postgres replica"
 }
 
 cmd_replica_start() {
@@ -924,6 +1249,18 @@ cmd_replica_start() {
   setup_service_user
   prepare_local
   replica_up
+}
+
+cmd_redis_stop() {
+  acquire_lock
+  redis_down
+}
+
+cmd_redis_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  redis_up
 }
 
 cmd_elasticsearch_stop() {
@@ -939,12 +1276,25 @@ cmd_elasticsearch_start() {
   es_up
 }
 
+cmd_s3_stop() {
+  acquire_lock
+  s3_down
+}
+
+cmd_s3_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  s3_up
+}
+
 cmd_status() {
   local rc=0
   status_primary || rc=1
   status_replica || rc=1
   status_redis || rc=1
   status_es || rc=1
+  status_s3 || rc=1
   if ((rc)) && ! external_any_set; then say "something is down: run scripts/services.sh up"; fi
   return "$rc"
 }
@@ -954,23 +1304,39 @@ cmd_env() {
   printf 'export DATABASE_REPLICA_URL=%q\n' "$(database_replica_url)"
   printf 'export REDIS_URL=%q\n' "$(redis_url)"
   printf 'export ELASTICSEARCH_URL=%q\n' "$(elasticsearch_url)"
+  printf 'export S3_ENDPOINT_URL=%q\n' "$(s3_endpoint_url)"
+  # The local server's keys; with S3_ENDPOINT_URL set, the keys are the caller's own.
+  if [[ -z ${S3_ENDPOINT_URL:-} ]]; then
+    printf 'export AWS_ACCESS_KEY_ID=%q\n' "$S3_IDENTITY"
+    printf 'export AWS_SECRET_ACCESS_KEY=%q\n' "$S3_CREDENTIAL"
+  fi
 }
 
 usage() {
-  sed -n '9,21p' "${BASH_SOURCE[0]}" | sed -E 's/^# ?//'
+  sed -n '/^# Usage:/,/^# All state/p' "${BASH_SOURCE[0]}" | sed -e '$d' -E -e 's/^# ?//'
 }
 
 main() {
   local cmd=${1:-help}
   case $cmd in
+    up | down | *-stop | *-start | *-restart) reserve_ports ;;
+  esac
+  case $cmd in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    primary-stop) cmd_primary_stop ;;
+    primary-start) cmd_primary_start ;;
+    primary-restart) cmd_primary_restart ;;
     replica-stop) cmd_replica_stop ;;
     replica-start) cmd_replica_start ;;
+    redis-stop) cmd_redis_stop ;;
+    redis-start) cmd_redis_start ;;
     elasticsearch-stop) cmd_elasticsearch_stop ;;
     elasticsearch-start) cmd_elasticsearch_start ;;
+    s3-stop) cmd_s3_stop ;;
+    s3-start) cmd_s3_start ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

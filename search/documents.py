@@ -20,8 +20,9 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 def row_document(row: Mapping) -> dict:
     """The `_source` of one row. `row` holds the row's columns (`dataset_id`, `project_id`,
-    aware datetimes, ...) and `annotations`, a list of mappings with `class_name`,
-    `geometry_type`, `area`, `attributes` and `source`."""
+    aware datetimes, ...), `annotations`, a list of mappings with `class_name`,
+    `geometry_type`, `area`, `attributes` and `source`, and `predictions`, a list of mappings
+    with `model` (its name), `version`, `class_name`, `score`, `rank`, `area`, `eval` and `iou`."""
     return {
         "id": row["id"],
         "dataset": row["dataset_id"],
@@ -44,6 +45,21 @@ def row_document(row: Mapping) -> dict:
                 "attributes": json_entries(a["attributes"]),
             }
             for a in row["annotations"]
+        ],
+        "predictions": [
+            {
+                "model": p["model"],
+                "model_words": text_words(p["model"]),
+                "version": p["version"],
+                "class": p["class_name"],
+                "class_words": text_words(p["class_name"]),
+                "score": p["score"],
+                "rank": p["rank"],
+                "area": p["area"],
+                "eval": p["eval"],
+                "iou": p["iou"],
+            }
+            for p in row["predictions"]
         ],
     }
 

@@ -39,6 +39,8 @@ def available() -> bool:
         return True
     try:
         exists = indexes.alias_exists()
+        if exists:
+            indexes.ensure_current_mapping(alias)  # a search may come before any drain
     except (TransportError, ApiError):
         return False
     if exists:

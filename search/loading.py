@@ -1,4 +1,5 @@
-"""Reading data rows, with their annotations, in the shape index documents are built from.
+"""Reading data rows, with their annotations and predictions, in the shape index documents
+are built from.
 
 Plain SQL over the datasets tables, one statement per chunk, with JSON parsed by orjson: this
 is the hot loop of indexing millions of rows.
@@ -18,7 +19,14 @@ SELECT r.id, r.dataset_id, d.project_id, r.external_id, r.width, r.height,
        (SELECT json_agg(json_build_object(
             'class_name', a.class_name, 'geometry_type', a.geometry_type, 'area', a.area,
             'attributes', a.attributes, 'source', a.source) ORDER BY a.id)
-        FROM datasets_annotation a WHERE a.data_row_id = r.id)::text
+        FROM datasets_annotation a WHERE a.data_row_id = r.id)::text,
+       (SELECT json_agg(json_build_object(
+            'model', m.name, 'version', v.version, 'class_name', p.class_name, 'score', p.score,
+            'rank', p.rank, 'area', p.area, 'eval', p.eval, 'iou', p.iou) ORDER BY p.id)
+        FROM predictions_prediction p
+        JOIN training_modelversion v ON v.id = p.model_version_id
+        JOIN training_model m ON m.id = v.model_id
+        WHERE p.data_row_id = r.id)::text
 FROM datasets_datarow r JOIN datasets_dataset d ON d.id = r.dataset_id
 """
 _COLUMNS = (
@@ -33,14 +41,15 @@ _COLUMNS = (
     "created_at",
     "updated_at",
     "annotations",
+    "predictions",
 )
 
 
 def _record(values: tuple) -> dict:
     record = dict(zip(_COLUMNS, values, strict=True))
     record["metadata"] = _parsed(record["metadata"])
-    annotations = record["annotations"]
-    record["annotations"] = _parsed(annotations) if annotations else []
+    for nested in ("annotations", "predictions"):
+        record[nested] = _parsed(record[nested]) if record[nested] else []
     return record
 
 

@@ -114,6 +114,7 @@ def _drain_batch(batch_size: int) -> int:
         deleted = [row_id for row_id in row_ids if row_id not in found]
         refused: dict[int, str] = {}
         for target in targets:
+            indexes.ensure_current_mapping(target)
             body = bulk.index_operations(target, rows, deleted_ids=deleted)
             refused |= bulk.send(body, require_alias=target == indexes.alias_name())
         record_refusals(refused, written=found - set(refused))

@@ -22,24 +22,26 @@ END
 $$
 """
 
-# (table, the column holding the data row id)
-_TABLES = (("datasets_datarow", "id"), ("datasets_annotation", "data_row_id"))
+# (table, the column holding the data row id): the datasets' tables (search's migration 0001)
+# and the predictions' (apps/predictions' migration 0002, which comes after the table).
+ROW_TABLES = (("datasets_datarow", "id"), ("datasets_annotation", "data_row_id"))
+PREDICTION_TABLES = (("predictions_prediction", "data_row_id"),)
 _OPERATIONS = (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD"))
 
 
-def create_triggers() -> str:
+def create_triggers(tables=ROW_TABLES) -> str:
     return ";\n".join(
         f"CREATE TRIGGER {table}_outbox_{op} AFTER {op.upper()} ON {table} "
         f"REFERENCING {side} TABLE AS changed FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {FUNCTION}('{column}')"
-        for table, column in _TABLES
+        for table, column in tables
         for op, side in _OPERATIONS
     )
 
 
-def drop_triggers() -> str:
+def drop_triggers(tables=ROW_TABLES) -> str:
     return ";\n".join(
         f"DROP TRIGGER IF EXISTS {table}_outbox_{op} ON {table}"
-        for table, _ in _TABLES
+        for table, _ in tables
         for op, _ in _OPERATIONS
     )

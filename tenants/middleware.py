@@ -11,20 +11,19 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
+from rest_framework.permissions import SAFE_METHODS
 
 from loupe import log_context
 from loupe.api.errors import error_response
+from loupe.db import last_write, pinning
 from tenants.errors import TenantErrorCode
 from tenants.hosts import tenant_for_host
 from tenants.identity.authenticate import authenticate_token, bearer_token
+from tenants.identity.client_address import request_client_address
 from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
 
 # Probes answer on any host (load balancers call them by IP), in the public schema.
 UNTENANTED_PATHS = ("/healthz", "/readyz")
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def auth_error_response(exc: AuthenticationFailed):
@@ -46,7 +45,8 @@ class TenantMiddleware(TenantMainMiddleware):
         host_tenant = tenant_for_host(request.get_host())
         try:
             token = bearer_token(request.headers.get("Authorization", ""))
-            identity = authenticate_token(token, client=client_address(request)) if token else None
+            client = request_client_address(request)
+            identity = authenticate_token(token, client=client) if token else None
         except AuthenticationFailed as exc:
             return auth_error_response(exc)
         public_host = (
@@ -80,5 +80,22 @@ class TenantMiddleware(TenantMainMiddleware):
         request.tenant = tenant
         connection.set_tenant(tenant)
         log_context.tenant.set(tenant.schema_name)
+        if request.identity is not None:
+            last_write.pin_if_replica_behind(tenant.schema_name, _principal(request.identity))
         self.setup_url_routing(request)
         return None
+
+    def process_response(self, request, response):
+        """A principal's write is remembered, so that its next requests read it back."""
+        identity = getattr(request, "identity", None)
+        changed = request.method not in SAFE_METHODS and response.status_code < 400
+        if identity is not None and (changed or pinning.wrote()):
+            last_write.remember_write(identity.tenant.schema_name, _principal(identity))
+        return response
+
+
+def _principal(identity) -> str:
+    """Who wrote: a person, or one API key's sessions (not the person who made the key)."""
+    if identity.api_key_id is not None:
+        return f"key-{identity.api_key_id}"
+    return f"user-{identity.user.pk}"

@@ -110,3 +110,25 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class TenantQuota(models.Model):
+    """An operator's overrides of one tenant's limits (in the admin); a blank field takes the
+    platform's default, the QUOTA_* settings (tenants/quotas.py)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="quota")
+    storage_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="bytes of uploads and media stored"
+    )
+    rows = models.PositiveBigIntegerField(null=True, blank=True, help_text="rows stored")
+    concurrent_imports = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_training_runs = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_inference_runs = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_evaluations = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_prediction_imports = models.PositiveIntegerField(null=True, blank=True)
+    training_runs = models.PositiveIntegerField(
+        null=True, blank=True, help_text="training runs queued or running at once"
+    )
+
+    def __str__(self) -> str:
+        return f"quota of {self.tenant}"

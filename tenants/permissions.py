@@ -12,7 +12,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from tenants.roles import Role
 
 # (resource, action) -> the least role allowed. viewer reads; editor also writes data;
-# admin also manages members and API keys; owner also manages the tenant itself.
+# admin also manages members and API keys, and reads the audit log; owner also manages the
+# tenant itself.
 ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("me", "read"): Role.VIEWER,
     ("events", "subscribe"): Role.VIEWER,
@@ -28,10 +29,16 @@ ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("training", "read"): Role.VIEWER,
     ("training", "write"): Role.EDITOR,
     ("models", "read"): Role.VIEWER,
+    ("predictions", "read"): Role.VIEWER,
+    ("predictions", "write"): Role.EDITOR,
+    # Online predict is a POST that changes nothing: whoever may read the models may ask.
+    ("predict", "write"): Role.VIEWER,
     ("members", "read"): Role.ADMIN,
     ("members", "write"): Role.ADMIN,
     ("api_keys", "read"): Role.ADMIN,
     ("api_keys", "write"): Role.ADMIN,
+    ("usage", "read"): Role.ADMIN,
+    ("audit", "read"): Role.ADMIN,
 }
 
 

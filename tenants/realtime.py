@@ -56,6 +56,8 @@ class _Publisher:
         while True:
             group, message = await self.queue.get()
             try:
+                # A connection Redis dropped (a restart) is retried by the layer's pool
+                # (CHANNEL_LAYERS in settings).
                 await layer.group_send(group, message)
             except (RedisError, OSError):
                 logger.warning("live event not published", extra={"group": group})

@@ -7,6 +7,8 @@ import re
 from django.conf import settings
 from django.db import connections, transaction
 
+from tenants.audit.models import AuditAction
+from tenants.audit.record import record
 from tenants.errors import ProvisioningError, TenantErrorCode
 from tenants.models import Domain, Membership, Tenant, User
 from tenants.roles import Role
@@ -60,10 +62,22 @@ def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Ten
 
 
 def set_tenant_active(*, tenant: Tenant, active: bool) -> Tenant:
-    """Activate or deactivate a tenant. A deactivated tenant's endpoints answer 403 at once
-    (tenants.signals forgets its cached hosts and ends its API-key sessions)."""
-    tenant.is_active = active
-    tenant.save(update_fields=["is_active"])
+    """Activate or deactivate a tenant, and record it in the tenant's own audit log, in one
+    transaction; a tenant already so is left alone, and nothing is recorded. A deactivated
+    tenant's endpoints answer 403 once it commits (tenants.signals then forgets its cached
+    hosts and ends its API-key sessions)."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("is_active").get(pk=tenant.pk)
+        changed = locked.is_active != active
+        tenant.is_active = active
+        if changed:
+            tenant.save(update_fields=["is_active"])
+            record(
+                action=AuditAction.TENANT_ACTIVATED if active else AuditAction.TENANT_DEACTIVATED,
+                target_id=tenant.pk,
+                detail=f"{tenant.name} ({tenant.slug})",
+                tenant=tenant,
+            )
     return tenant
 
 

@@ -15,6 +15,7 @@ from django_tenants.utils import get_public_schema_name
 
 from tenants.hosts import tenant_for_host
 from tenants.identity.authenticate import authenticate_token
+from tenants.identity.client_address import client_address
 from tenants.identity.errors import AuthenticationFailed
 
 SUBPROTOCOL = "bearer"
@@ -53,8 +54,12 @@ class TenantWebSocketMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
-        client = (scope.get("client") or ["unknown"])[0]
+        headers = dict(scope.get("headers", []))
+        host = headers.get(b"host", b"").decode("latin-1")
+        client = client_address(
+            peer=(scope.get("client") or ["unknown"])[0],
+            forwarded_for=headers.get(b"x-forwarded-for", b"").decode("latin-1"),
+        )
         admitted = await _admit(host, token_from_scope(scope), client)
         if admitted is None:
             message = await receive()

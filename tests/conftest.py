@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
+import socket
 import uuid
 
 import pytest
@@ -16,6 +18,7 @@ from django.test import Client
 from elasticsearch import ApiError, TransportError
 
 from search.client import elasticsearch_client
+from tenants.identity.api_keys import create_api_key
 from tenants.identity.dev_issuer import issue_token
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role
@@ -113,15 +116,37 @@ def token_for(tenant: Tenant, user: User, role: Role = Role.VIEWER, ttl: int = 3
     return issue_token(email=user.email, tenant=tenant.slug, role=role, ttl_seconds=ttl)
 
 
+def session_token_for(tenant: Tenant) -> str:
+    """A session token for a viewer API key of the tenant, traded as a machine client does."""
+    owner = tenant.memberships.get(role=Role.OWNER).user
+    _, secret = create_api_key(tenant=tenant, name="session", role=Role.VIEWER, actor=owner)
+    traded = Client(HTTP_HOST=host_of(tenant)).post("/api/v1/session/", HTTP_X_API_KEY=secret)
+    assert traded.status_code == 201, traded.content
+    return traded.json()["session_token"]
+
+
+class OthersReader(Client):
+    """A client for a member who reads what others have just written: their reads go to the
+    replica, which shows another principal's write once it has replayed it (read-your-writes
+    holds for the writer alone), so each request waits for that, as the seconds between one
+    person's write and another's look do."""
+
+    def request(self, **request):
+        wait_for_replica_catch_up()
+        return super().request(**request)
+
+
 @pytest.fixture
 def client_for(live_db):
     """An in-process HTTP client on a tenant's host; with `user`, it carries their bearer
-    token (for the API) and their admin session (for the admin)."""
+    token (for the API) and their admin session (for the admin). With `reads_others`, it is
+    an `OthersReader`."""
 
-    def make(tenant: Tenant, user: User | None = None) -> Client:
+    def make(tenant: Tenant, user: User | None = None, *, reads_others: bool = False) -> Client:
         if user is None:
             return Client(HTTP_HOST=host_of(tenant))
-        client = Client(
+        kind = OthersReader if reads_others else Client
+        client = kind(
             HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token_for(tenant, user)}"
         )
         client.force_login(user)
@@ -142,22 +167,64 @@ def asgi_server(django_db_setup, tmp_path_factory):
         yield server
 
 
+class SessionWorker:
+    """The default and index queues' worker as deployed (prefork, two processes), sharing the
+    test database and Redis. A worker whose broker connection drops while it holds tasks not
+    yet acknowledged can exit (kombu fails to hand them back), as a test that stops Redis
+    may cause: each test starts with a live one, a new one if the last has exited."""
+
+    def __init__(self, folder):
+        self.folder, self.count, self._current = folder, 0, None
+        self.start()
+
+    def start(self) -> None:
+        self.count += 1
+        self._current = processes.celery_worker(
+            self.folder / f"worker-{self.count}.log",
+            queues="default,index",
+            pool="prefork",
+            concurrency=2,
+        )
+        running = self._current.__enter__()
+        self.process, self.name = running.process, "celery@" + socket.gethostname()
+
+    def ensure_alive(self) -> None:
+        if self.process.poll() is not None:
+            self.stop()
+            self.start()
+
+    def recover(self) -> None:
+        """After an outage a test caused: the worker connected again, or a new one."""
+        with contextlib.suppress(AssertionError):
+            processes.wait_until_answering(self.name, timeout=15)
+        self.ensure_alive()
+
+    def stop(self) -> None:
+        self._current.__exit__(None, None, None)
+
+
+_session_worker: list[SessionWorker] = []
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, tmp_path_factory):
-    """A real Celery worker consuming the default and index queues, sharing the test
-    database and Redis."""
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    with processes.celery_worker(log_path, queues="default,index") as worker:
-        yield worker
+    """The session's SessionWorker, with beat beside it sending the periodic sweeps (jobs
+    every JOB_SWEEP_SECONDS, outboxes every SEARCH_SWEEP_SECONDS: 2 s here)."""
+    folder = tmp_path_factory.mktemp("worker")
+    with processes.celery_beat(folder / "beat.log", folder):
+        worker = SessionWorker(folder)
+        _session_worker.append(worker)
+        try:
+            yield worker
+        finally:
+            _session_worker.remove(worker)
+            worker.stop()
 
 
-@pytest.fixture(scope="session")
-def beat(django_db_setup, celery_worker, tmp_path_factory):
-    """Celery beat, as deployed: it sends the periodic sweeps (every JOB_SWEEP_SECONDS, 2 s
-    here) to the session worker."""
-    folder = tmp_path_factory.mktemp("beat")
-    with processes.celery_beat(folder / "beat.log", folder) as running:
-        yield running
+@pytest.fixture(autouse=True)
+def _session_worker_alive():
+    for worker in _session_worker:
+        worker.ensure_alive()
 
 
 class GpuWorkers:
@@ -193,4 +260,5 @@ def gpu_worker(django_db_setup, tmp_path_factory):
 
 @pytest.fixture(autouse=True, scope="session")
 def _environment_is_the_test_one():
-    assert os.environ["DATABASE_URL"].endswith("_test"), "tests must never touch a real database"
+    database = os.environ["DATABASE_URL"].rsplit("/", 1)[-1]
+    assert re.fullmatch(r".+_test[1-9]?", database), "tests must never touch a real database"

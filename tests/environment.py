@@ -7,13 +7,57 @@ and key prefix, and their own Elasticsearch index prefix; the servers and worker
 start inherit this environment.
 """
 
+import fcntl
 import os
+import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_PRIMARY = "postgres://loupe@127.0.0.1:55432/loupe"
 DEFAULT_REPLICA = "postgres://loupe@127.0.0.1:55433/loupe"
 DEFAULT_REDIS = "redis://127.0.0.1:56379/0"
-TEST_REDIS_DB = "1"
+SLOTS = 10
+_held_slot = []
+
+
+def _claim(slot: int) -> bool:
+    """Take the slot's lock, held as long as the run; False when another run holds it."""
+    path = os.path.join(tempfile.gettempdir(), f"loupe-test-slot-{slot}.lock")
+    handle = open(path, "w")  # noqa: SIM115 (held open, and locked, as long as the run)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    _held_slot.append(handle)
+    return True
+
+
+def _slot() -> int:
+    """Test runs sharing one set of services each take a slot of their own: its database,
+    its Redis database (the broker's queues with it), its key and index prefixes. A run takes
+    the first slot no other run holds, or the one LOUPE_TEST_SLOT names if no other run holds
+    it (two runs in one slot would drop each other's database); the servers and workers it
+    starts inherit it."""
+    if "LOUPE_TEST_SLOT" in os.environ:
+        slot = int(os.environ["LOUPE_TEST_SLOT"])
+        if not 0 <= slot < SLOTS:
+            raise ValueError(f"LOUPE_TEST_SLOT must be 0 to {SLOTS - 1}, got {slot}")
+        if not _claim(slot):
+            raise RuntimeError(
+                f"test slot {slot} is held by another test run: set LOUPE_TEST_SLOT to "
+                f"another (0 to {SLOTS - 1}), or leave it unset to take a free one"
+            )
+        return slot
+    for slot in range(SLOTS):
+        if _claim(slot):
+            os.environ["LOUPE_TEST_SLOT"] = str(slot)
+            return slot
+    raise RuntimeError(f"{SLOTS} test runs share these services already")
+
+
+SLOT = _slot()
+SUFFIX = str(SLOT) if SLOT else ""
+TEST_REDIS_DB = str(1 + SLOT)
 
 
 def _with_path(url: str, path: str) -> str:
@@ -23,7 +67,7 @@ def _with_path(url: str, path: str) -> str:
 
 def _test_database(url: str) -> str:
     name = urlsplit(url).path.lstrip("/") or "loupe"
-    return _with_path(url, f"/{name}_test")
+    return _with_path(url, f"/{name}_test{SUFFIX}")
 
 
 os.environ["DATABASE_URL"] = _test_database(os.environ.get("DATABASE_URL", DEFAULT_PRIMARY))
@@ -33,16 +77,25 @@ os.environ["DATABASE_REPLICA_URL"] = _test_database(
 os.environ["REDIS_URL"] = _with_path(
     os.environ.get("REDIS_URL", DEFAULT_REDIS), f"/{TEST_REDIS_DB}"
 )
-os.environ["REDIS_KEY_PREFIX"] = "loupe-test"
-os.environ["ELASTICSEARCH_INDEX_PREFIX"] = "loupe-test"
+os.environ["REDIS_KEY_PREFIX"] = f"loupe-test{SUFFIX}"
+os.environ["ELASTICSEARCH_INDEX_PREFIX"] = f"loupe-test{SUFFIX}"
 # Checked often, so tests about lag and failover need not wait long.
 os.environ.setdefault("REPLICA_CHECK_INTERVAL_SECONDS", "0.2")
 os.environ.setdefault("REPLICA_RETRY_SECONDS", "0.2")
 os.environ.setdefault("DEBUG", "false")
+# The suite signs its tokens with the development issuer, and runs with DEBUG off as deployed.
+os.environ["DEV_ISSUER_ENABLED"] = "true"
+os.environ["DEV_ISSUER_ALLOW_WITHOUT_DEBUG"] = "true"
+# The servers the tests start read X-Forwarded-For as `make run` and compose do: in Loupe alone
+# (TRUSTED_PROXIES), with uvicorn's own proxy headers off.
+os.environ["UVICORN_PROXY_HEADERS"] = "false"
 # Lost workers are noticed in seconds, not a minute; one image decoder per training run.
 os.environ.setdefault("JOB_HEARTBEAT_SECONDS", "1")
 os.environ.setdefault("JOB_HEARTBEAT_TIMEOUT_SECONDS", "6")
 os.environ.setdefault("JOB_SWEEP_SECONDS", "2")
+os.environ.setdefault("SEARCH_SWEEP_SECONDS", "2")
 os.environ.setdefault("TRAINING_LOADER_WORKERS", "1")
 # Checkpoints inside epochs too, so a resume after a kill starts mid-epoch.
 os.environ.setdefault("TRAINING_CHECKPOINT_SECONDS", "1")
+# Inference in chunks of 100 rows: the digits take 18, so a kill lands between two of them.
+os.environ.setdefault("INFERENCE_CHUNK_ROWS", "100")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.datasets import services
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
 from tenants.admin_sites import TenantModelAdmin, TenantTabularInline, tenant_admin_site
 
@@ -9,6 +10,14 @@ class DatasetAdmin(TenantModelAdmin):
     list_display = ["name", "project", "created_at"]
     list_filter = ["project"]
     search_fields = ["name"]
+
+    # Through the service, as the API deletes: rows by two statements, and the stored files.
+    def delete_model(self, request, obj) -> None:
+        services.delete_dataset(dataset=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for dataset in queryset:
+            services.delete_dataset(dataset=dataset, actor=request.user)
 
 
 class AnnotationInline(TenantTabularInline):
@@ -26,6 +35,13 @@ class DataRowAdmin(TenantModelAdmin):
     show_full_result_count = False
     raw_id_fields = ["dataset"]
     inlines = [AnnotationInline]
+
+    # Through the service, as the API deletes: the stored media go with their rows.
+    def delete_model(self, request, obj) -> None:
+        services.delete_row(row=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.delete_rows(rows=queryset, actor=request.user)
 
 
 @admin.register(ImportJob, site=tenant_admin_site)

@@ -4,6 +4,11 @@ Each batch is committed together with the job's counters, so a worker killed mid
 leaves the job resumable: running it again skips the records already committed and finishes
 with no duplicates (the upsert is keyed by external_id anyway). The next batches are read,
 parsed and staged on a thread of their own while Postgres writes the current one.
+
+The tenant's limits (tenants/quotas.py) hold here: an import starts only while the tenant
+runs fewer than its limit of imports (else it waits queued, apps/jobs/admission.py); a batch
+that would take it past its rows is not written, and a ZIP's image that would take it past
+its storage bytes is not stored: the import stops there, keeping every batch before.
 """
 
 from __future__ import annotations
@@ -20,23 +25,29 @@ from dataclasses import replace
 
 import psycopg
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import Error, connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.datasets.copy_writer import write_batch
 from apps.datasets.errors import ImportFailure
+from apps.datasets.import_sources import local_source
 from apps.datasets.importers.copy_lines import StagedBatch, stage_batch
 from apps.datasets.importers.formats import importer_for
 from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
-from apps.datasets.imports import local_path, publish_job
-from apps.datasets.models import ImportJob, ImportStatus
+from apps.datasets.imports import discard_upload, publish_job
+from apps.datasets.media import StoredMedia, media_prefix
+from apps.datasets.models import DataRow, ImportFormat, ImportJob, ImportStatus
 from apps.datasets.read_ahead import read_ahead
+from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.kinds import kind_named
-from apps.jobs.leases import lease
+from apps.jobs.leases import hold_tenant_lock, lease
 from apps.jobs.lifecycle import heartbeat
+from loupe.storage.files import overwrite
+from loupe.storage_quota import StorageBudget
 from search.outbox import request_drain
 from tenants.activation import active_schema
+from tenants.quotas import QuotaError, QuotaReached, limits_for
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +69,11 @@ class ImportInterrupted(Exception):
 def run_import(*, job_id: int, on_progress=None, resuming: bool = False) -> ImportJob:
     """Run (or resume) an import job to its end. Idempotent: a finished job is returned
     as is, and one another runner holds is left to it (unless `resuming` after a lost
-    connection, whose session may hold the lock a while yet: then ImportInterrupted).
-    `on_progress(job)` is called after each committed batch. Raises ImportInterrupted when
-    the database connection is lost on the way."""
+    connection, whose session may hold the lock a while yet: then ImportInterrupted). One
+    past its tenant's limit of running imports is returned queued, saying why in
+    `waiting_for`, to be sent again when a place frees. `on_progress(job)` is called after
+    each committed batch. Raises ImportInterrupted when the database connection is lost on
+    the way."""
     try:
         job = ImportJob.objects.using("default").select_related("dataset").get(pk=job_id)
         if job.status in FINAL:
@@ -75,7 +88,7 @@ def run_import(*, job_id: int, on_progress=None, resuming: bool = False) -> Impo
             if job.status in FINAL:
                 return job
             _claim(job, counted=not resuming)
-            if job.status in FINAL:
+            if job.status != ImportStatus.RUNNING:  # it has ended, or waits for a place
                 return job
             with heartbeat(job):
                 return _run(job, on_progress)
@@ -102,6 +115,8 @@ def fail_interrupted_import(*, job_id: int, reason: str) -> ImportJob:
         )
         job.save(update_fields=["status", "finished_at", "detail"])
         publish_job(job)
+        discard_upload(job)
+        send_next_waiting(kind_named(KIND))
     return job
 
 
@@ -117,15 +132,27 @@ def _connection_lost(exc: Exception) -> bool:
 
 
 def _claim(job: ImportJob, *, counted: bool) -> None:
-    """Take the job for this worker: its heartbeat starts now, and each worker that takes it
-    counts (a resume after a lost connection is the same worker's). A job taken more often
-    than its kind allows, every worker lost on it, fails instead."""
-    if counted and job.attempts >= kind_named(KIND).max_attempts:
-        _fail_lost(job)
-        return
-    job.heartbeat_at = timezone.now()
-    job.attempts += 1 if counted else 0
-    job.save(update_fields=["heartbeat_at", "attempts"])
+    """Take the job for this worker: it runs from now, its heartbeat starts, and each worker
+    that takes it counts (a resume after a lost connection is the same worker's). A queued
+    job past its tenant's limit of running imports is left queued and unsent, saying why; a
+    running one (resumed) holds its place already. A job taken more often than its kind
+    allows, every worker lost on it, fails instead."""
+    kind = kind_named(KIND)
+    with transaction.atomic(using="default"):
+        if counted and job.attempts >= kind.max_attempts:
+            _fail_lost(job)
+            return
+        # In the claim's transaction: claims of the tenant's imports take turns.
+        if job.status == ImportStatus.QUEUED and (waiting := reason_to_wait(kind)):
+            job.waiting_for, job.sent_at = waiting, None
+            job.save(update_fields=["waiting_for", "sent_at"])
+            return
+        now = timezone.now()
+        job.status, job.started_at = ImportStatus.RUNNING, job.started_at or now
+        job.heartbeat_at, job.waiting_for = now, ""
+        job.attempts += 1 if counted else 0
+        fields = ["status", "started_at", "heartbeat_at", "waiting_for", "attempts"]
+        job.save(update_fields=fields)
 
 
 def recover_lost_import(job: ImportJob, kind) -> str:
@@ -148,29 +175,38 @@ def _fail_lost(job: ImportJob) -> None:
     )
     job.save(update_fields=["status", "finished_at", "detail"])
     transaction.on_commit(lambda: publish_job(job), using="default")
+    transaction.on_commit(lambda: discard_upload(job), using="default")
+    transaction.on_commit(lambda: send_next_waiting(kind_named(KIND)), using="default")
 
 
 def _run(job: ImportJob, on_progress) -> ImportJob:
-    job.status = ImportStatus.RUNNING
-    job.started_at = job.started_at or timezone.now()
-    job.save(update_fields=["status", "started_at"])
     started = time.perf_counter()
     extract_dir = tempfile.mkdtemp(prefix=f"import-{job.pk}-")
+    media = StoredMedia(job.dataset_id)
+    status = None
     try:
-        importer = importer_for(
-            job.format,
-            local_path(job),
-            extract_dir=extract_dir,
-            max_total_bytes=settings.IMPORT_ZIP_MAX_BYTES,
-            max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
-            max_entries=settings.IMPORT_ZIP_MAX_ENTRIES,
-        )
-        _run_batches(job, importer.iter_records(), on_progress)
+        with local_source(job) as path:
+            importer = importer_for(
+                job.format,
+                path,
+                extract_dir=extract_dir,
+                max_total_bytes=settings.IMPORT_ZIP_MAX_BYTES,
+                max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
+                max_entries=settings.IMPORT_ZIP_MAX_ENTRIES,
+            )
+            _run_batches(job, importer.iter_records(), on_progress, media)
     except FileRejected as exc:
         job.detail = f"{exc.code}: {exc.message}"
+    except QuotaReached as exc:
+        # Stopped part way, not refused: the batches before stay.
+        job.detail = f"{exc.code}: {exc.message}"
+        kept = job.created + job.updated + job.unchanged
+        status = ImportStatus.PARTIALLY_FAILED if kept else ImportStatus.FAILED
     except Exception as exc:
         if _connection_lost(exc):
-            raise  # nothing can be recorded now; the job stays running, to be resumed
+            # Nothing can be recorded now; the job stays running, to be resumed (which
+            # stores its media again under the same names).
+            raise
         # Anything unforeseen ends the job as failed, not forever running; Sentry gets it.
         job.status, job.finished_at = ImportStatus.FAILED, timezone.now()
         job.detail = (
@@ -179,13 +215,15 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
         )
         job.save(update_fields=["status", "finished_at", "detail"])
         publish_job(job)
+        _clean_up(job, media)
         raise
     finally:
         shutil.rmtree(extract_dir, ignore_errors=True)
-    job.status = _final_status(job)
+    job.status = status or _final_status(job)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "detail"])
     publish_job(job)
+    _clean_up(job, media)
     logger.info(
         "import finished",
         extra={
@@ -198,6 +236,21 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
     return job
 
 
+def _clean_up(job: ImportJob, media: StoredMedia) -> None:
+    """At the job's end: its upload goes, and so do the media it stored that no row names
+    (a refused row's, or those of batches staged ahead when the import stopped); the place
+    it held goes to the tenant's oldest import waiting for one."""
+    discard_upload(job)
+    try:
+        media.delete_unsettled()
+    except Exception:  # the database or the store failing too: the job has ended anyway
+        logger.warning("import media not cleaned up", extra={"import_job": job.pk}, exc_info=True)
+    try:
+        send_next_waiting(kind_named(KIND))
+    except Exception:  # the job sweep sends it later
+        logger.warning("waiting import not sent", extra={"import_job": job.pk}, exc_info=True)
+
+
 def _final_status(job: ImportJob) -> ImportStatus:
     if job.detail:
         return ImportStatus.FAILED
@@ -206,16 +259,20 @@ def _final_status(job: ImportJob) -> ImportStatus:
     return ImportStatus.PARTIALLY_FAILED if job.total > job.failed else ImportStatus.FAILED
 
 
-def _run_batches(job: ImportJob, records: Iterable, on_progress) -> None:
+def _run_batches(job: ImportJob, records: Iterable, on_progress, media: StoredMedia) -> None:
+    rows = RowTally(limits_for(active_schema()).rows)
     batches = staged_batches(
         records,
         skip=job.records_done,
         batch_size=settings.IMPORT_BATCH_SIZE,
-        media_prefix=f"{active_schema()}/datasets/{job.dataset_id}/media/",
+        media_prefix=media_prefix(job.dataset_id),
+        media=media,
+        # Only a ZIP stores files (its images): counting the tenant's costs a listing.
+        storage=StorageBudget() if job.format == ImportFormat.ZIP else None,
     )
     with rare_young_collections():
         for batch in read_ahead(batches, depth=settings.IMPORT_READ_AHEAD_BATCHES):
-            _commit_batch(job, batch, on_progress)
+            _commit_batch(job, batch, on_progress, media, rows)
 
 
 @contextlib.contextmanager
@@ -233,17 +290,25 @@ def rare_young_collections():
 
 
 def staged_batches(
-    records: Iterable[ParsedRow | RowError], *, skip: int, batch_size: int, media_prefix: str
+    records: Iterable[ParsedRow | RowError],
+    *,
+    skip: int,
+    batch_size: int,
+    media_prefix: str,
+    media: StoredMedia | None = None,
+    storage: StorageBudget | None = None,
 ) -> Iterator[StagedBatch]:
     """The records after the first `skip` (committed by an earlier, interrupted run), in
-    batches staged for COPY, their media moved into storage under `media_prefix`. Runs
-    ahead of the commits on a thread of its own, so it never touches the database."""
+    batches staged for COPY, their media moved into storage under `media_prefix` (and
+    named to `media`, which settles them as their rows commit), each taken from `storage`
+    first (QuotaReached when it has no room). Runs ahead of the commits on a thread of its
+    own, so it never touches the database."""
     batch: list[ParsedRow | RowError] = []
     for index, record in enumerate(records):
         if index < skip:
             _discard_media(record)
             continue
-        batch.append(_with_stored_media(record, media_prefix))
+        batch.append(_with_stored_media(record, media_prefix, media, storage))
         if len(batch) >= batch_size:
             yield stage_batch(batch)
             batch = []
@@ -251,9 +316,23 @@ def staged_batches(
         yield stage_batch(batch)
 
 
-def _commit_batch(job: ImportJob, batch: StagedBatch, on_progress) -> None:
+def _commit_batch(
+    job: ImportJob, batch: StagedBatch, on_progress, media: StoredMedia, rows: RowTally
+) -> None:
     with transaction.atomic():
+        rows.take_turn()
         result = write_batch(dataset_id=job.dataset_id, rows=batch.rows)
+        # A batch that only updates rows adds none: it is written even past the limit (an
+        # operator may have lowered it). One that adds too many is rolled back, raised.
+        if result.created and (held := rows.held_now()) > rows.limit:
+            raise QuotaReached(
+                QuotaError.ROWS,
+                f"the tenant's row quota is reached: it holds {held - result.created:,} of "
+                f"its {rows.limit:,} rows, and the next batch adds {result.created:,}; the "
+                f"import stopped after {job.records_done:,} records, each kept. Delete rows "
+                "or datasets it no longer needs, or ask an operator to raise its row quota, "
+                "then import the file again: what it holds already stays unchanged",
+            )
         errors = batch.errors + result.errors
         job.records_done += batch.records
         job.created += result.created
@@ -269,21 +348,61 @@ def _commit_batch(job: ImportJob, batch: StagedBatch, on_progress) -> None:
         )
         if result.created or result.updated:
             request_drain()
+    refused = {error.line for error in result.errors}
+    media.settled(staged.row.media_uri for staged in batch.rows if staged.row.line not in refused)
     publish_job(job)
     if on_progress is not None:
         on_progress(job)
 
 
-def _with_stored_media(record: ParsedRow | RowError, media_prefix: str) -> ParsedRow | RowError:
+class RowTally:
+    """The tenant's rows, as one import's batches find them against its row quota.
+
+    Counting every row at each batch would cost seconds a batch at tens of millions of rows,
+    so they are counted in full once, then by the ids added since: every row is created by
+    an import's batch while it holds the tenant's lock (`take_turn`), so rows created after
+    a count have greater ids. Rows deleted meanwhile make the tally high, never low: before
+    it refuses a batch, the rows are counted in full again."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._held: int | None = None
+        self._last_id = 0
+
+    def take_turn(self) -> None:
+        """Call at the start of the batch's transaction: imports of the tenant write their
+        batches in turn from here to its end, so they never pass the limit together."""
+        hold_tenant_lock("rows")
+
+    def held_now(self) -> int:
+        """The tenant's rows now, the batch's own included (read in its transaction)."""
+        rows = DataRow.objects.using("default")
+        if self._held is not None:
+            added = rows.filter(pk__gt=self._last_id).aggregate(n=Count("pk"), last=Max("pk"))
+            self._held += added["n"]
+            self._last_id = added["last"] or self._last_id
+        if self._held is None or self._held > self.limit:
+            counted = rows.aggregate(n=Count("pk"), last=Max("pk"))
+            self._held, self._last_id = counted["n"], counted["last"] or 0
+        return self._held
+
+
+def _with_stored_media(
+    record: ParsedRow | RowError,
+    media_prefix: str,
+    media: StoredMedia | None,
+    storage: StorageBudget | None,
+) -> ParsedRow | RowError:
     """Move an extracted media file into storage under the tenant's prefix (a fixed name per
     dataset and entry, so a resumed import overwrites rather than duplicates)."""
     if not isinstance(record, ParsedRow) or record.media_file is None:
         return record
-    name = media_prefix + record.media_uri
-    if default_storage.exists(name):
-        default_storage.delete(name)
+    if storage is not None:
+        storage.take(os.path.getsize(record.media_file))
     with open(record.media_file, "rb") as handle:
-        stored = default_storage.save(name, handle)
+        stored = overwrite(media_prefix + record.media_uri, handle)
+    if media is not None:
+        media.stored(stored)
     os.unlink(record.media_file)
     return replace(record, media_uri=stored, media_file=None)
 

@@ -5,55 +5,47 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from apps.datasets.errors import DatasetErrorCode
-from apps.datasets.models import Dataset, ImportFormat, ImportJob
+from apps.datasets.import_sources import checked_source
+from apps.datasets.models import DataRow, Dataset, ImportFormat, ImportJob
+from apps.jobs.sending import send_job_on_commit
 from loupe.api.errors import ApiError
-from loupe.dispatch import enqueue_on_commit
+from loupe.storage.files import delete_files
 from tenants.activation import active_schema
+from tenants.quotas import QuotaError, limits_for
 from tenants.realtime import publish
 
 
-def _source_path(source_uri: str) -> Path:
-    if source_uri.startswith("s3://"):
+def check_row_quota() -> None:
+    """Refuse an import while the active tenant holds its limit of rows, or more (its quota
+    lowered since): ApiError 429 row_quota_exceeded. Call before the upload is read. An
+    import below the limit may still reach it part way, and stops there (import_runs.py)."""
+    limit = limits_for(active_schema()).rows
+    held = DataRow.objects.using("default").count()
+    if held >= limit:
         raise ApiError(
-            status=400,
-            code=DatasetErrorCode.INVALID_SOURCE,
-            detail="s3:// sources need S3 storage, and this deployment stores files locally.",
-            fields={"source_uri": ["s3 not configured"]},
+            status=429,
+            code=QuotaError.ROWS,
+            detail=(
+                f"The tenant holds {held:,} rows, its limit of {limit:,}: no import starts "
+                "until it holds fewer. Delete rows or datasets it no longer needs, or ask "
+                "an operator to raise its row quota."
+            ),
+            extra={"rows": {"used": held, "limit": limit}},
         )
-    # Each tenant reads only its own folder of the import root.
-    root = (Path(settings.IMPORT_ROOT) / active_schema()).resolve()
-    path = (root / source_uri.removeprefix("file://").lstrip("/")).resolve()
-    if not path.is_relative_to(root):
-        raise ApiError(
-            status=400,
-            code=DatasetErrorCode.INVALID_SOURCE,
-            detail="source_uri must be a path inside the tenant's folder of the import root.",
-            fields={"source_uri": ["outside"]},
-        )
-    try:
-        found = path.is_file()
-    except OSError:  # a name too long for the file system, say
-        found = False
-    if not found:
-        raise ApiError(
-            status=400,
-            code=DatasetErrorCode.SOURCE_NOT_FOUND,
-            detail=f"No file {source_uri!r} under the import root.",
-            fields={"source_uri": ["not found"]},
-        )
-    return path
 
 
 def start_import(
     *, dataset: Dataset, format: str, upload=None, source_uri: str = "", actor
 ) -> ImportJob:
-    """Record an import job for an uploaded file or a `source_uri` under IMPORT_ROOT, and
-    queue it once committed. Raises ApiError 400 for a missing, unsafe or unknown source."""
+    """Record an import job for an uploaded file (stored under the tenant's prefix until the
+    job ends) or a `source_uri` (a path under IMPORT_ROOT or an s3:// object: see
+    import_sources.py), and queue it once committed. Raises ApiError 400 for a missing,
+    unsafe or unknown source, 403 for an s3:// object outside the tenant's prefixes."""
     if format not in ImportFormat.values:
         raise ApiError(
             status=400,
@@ -68,7 +60,7 @@ def start_import(
             detail="Send exactly one of an uploaded `file` or a `source_uri`.",
         )
     if source_uri:
-        file_name = str(_source_path(source_uri))
+        file_name = checked_source(source_uri)
     else:
         name = f"{active_schema()}/imports/{uuid.uuid4().hex}/{Path(upload.name).name}"
         file_name = default_storage.save(name, upload)
@@ -80,17 +72,24 @@ def start_import(
             file_name=file_name,
             created_by=actor if getattr(actor, "pk", None) else None,
         )
-        enqueue_on_commit("workers.imports.run_import", kwargs={"job_id": job.pk})
+        send_job_on_commit("import", job.pk)
     return job
 
 
 def create_local_import(*, dataset: Dataset, format: str, path: str) -> ImportJob:
-    """A job for a file on this machine, run by the caller (the import_dataset command)."""
-    return ImportJob.objects.create(dataset=dataset, format=format, source_uri=path, file_name=path)
+    """A job for a file on this machine, run by the caller (the import_dataset command):
+    there is no task to send."""
+    return ImportJob.objects.create(
+        dataset=dataset, format=format, source_uri=path, file_name=path, sent_at=timezone.now()
+    )
 
 
-def local_path(job: ImportJob) -> str:
-    return job.file_name if job.source_uri else default_storage.path(job.file_name)
+def discard_upload(job: ImportJob) -> None:
+    """Delete the job's uploaded file, once the job has ended (a failure to delete is
+    logged, not raised). A source the tenant named (a path, an s3:// object) is theirs, and
+    stays."""
+    if not job.source_uri:
+        delete_files([job.file_name])
 
 
 def job_event(job: ImportJob) -> dict:

@@ -117,7 +117,8 @@ class ImportJob(models.Model):
         max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )
     source_uri = models.TextField(blank=True)
-    # Where the file is: a storage name (uploads) or a path under IMPORT_ROOT.
+    # Where the file is: a storage name (uploads, deleted once the job ends), a path under
+    # IMPORT_ROOT or an s3:// object's URI (the sources of import_sources.py).
     file_name = models.TextField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -136,6 +137,11 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the broker took the job's task, or the job was made by what runs it (null: not
+    # yet sent; the job sweep sends it).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why a queued job waits, when a worker took it and left it queued (its tenant's limit).
+    waiting_for = models.TextField(blank=True)
     # Written by the runner's heartbeat thread (apps/jobs): a stale one, with the job's
     # lease free, tells the job sweep its worker was lost.
     heartbeat_at = models.DateTimeField(null=True, blank=True)

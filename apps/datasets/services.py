@@ -4,11 +4,15 @@ imports.py)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
+from apps.datasets.audit import record_deleted_datasets
 from apps.datasets.errors import DatasetErrorCode
-from apps.datasets.models import Annotation, DataRow, Dataset
+from apps.datasets.media import delete_datasets_on_commit, delete_with_rows_on_commit
+from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob, ImportStatus
 from apps.projects.models import Project
 from loupe.api.errors import ApiError
+from loupe.storage.files import delete_on_commit
 from search.outbox import request_drain
 
 
@@ -34,8 +38,10 @@ def create_dataset(*, project_id: int, name: str, description: str = "", actor) 
 
 
 def delete_dataset(*, dataset: Dataset, actor) -> None:
-    """Deletes the dataset, its rows, annotations, imports and slices, in one transaction."""
+    """Deletes the dataset, its rows, annotations, imports and slices, in one transaction
+    that also records it in the audit log, and once committed its files in storage."""
     with transaction.atomic():
+        record_deleted_datasets(dataset_ids=[dataset.pk])
         delete_rows_of(dataset_ids=[dataset.pk])
         dataset.delete()
     request_drain()
@@ -43,7 +49,16 @@ def delete_dataset(*, dataset: Dataset, actor) -> None:
 
 def delete_rows_of(*, dataset_ids: list[int]) -> None:
     """Deletes the datasets' rows and annotations by two statements: Django's cascade would
-    load every row into memory first, and a dataset holds millions."""
+    load every row into memory first, and a dataset holds millions. Once the caller's
+    transaction commits (it deletes the datasets themselves), their files in storage go:
+    every media file stored for them, and the uploads of imports not yet run."""
+    uploads = ImportJob.objects.filter(
+        dataset_id__in=dataset_ids,
+        source_uri="",
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING],
+    )
+    delete_on_commit(names=list(uploads.values_list("file_name", flat=True)))
+    delete_datasets_on_commit(dataset_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {Annotation._meta.db_table} AS a USING {DataRow._meta.db_table} AS r"
@@ -74,7 +89,16 @@ def update_row(
 
 
 def delete_row(*, row: DataRow, actor) -> None:
-    row.delete()
+    """Deletes the row and its annotations, and once committed the stored media only it named."""
+    delete_rows(rows=DataRow.objects.filter(pk=row.pk), actor=actor)
+
+
+def delete_rows(*, rows: QuerySet[DataRow], actor) -> None:
+    """Deletes the rows and their annotations in one transaction, and once committed the
+    stored media that only they named (never media outside their dataset's own folder)."""
+    with transaction.atomic():
+        delete_with_rows_on_commit(list(rows.values_list("dataset_id", "media_uri")))
+        rows.delete()
     request_drain()
 
 

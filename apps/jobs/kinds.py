@@ -50,6 +50,27 @@ KINDS: dict[str, JobKind] = {
             active_statuses=("running",),
             on_lost="apps.datasets.import_runs.recover_lost_import",
         ),
+        JobKind(
+            name="inference_run",
+            model="predictions.InferenceRun",
+            task="workers.inference.run_inference",
+            queue="gpu",
+            event_prefix="inference",
+        ),
+        JobKind(
+            name="evaluation",
+            model="predictions.Evaluation",
+            task="workers.evaluation.run_evaluation",
+            queue="default",
+            event_prefix="evaluation",
+        ),
+        JobKind(
+            name="prediction_import",
+            model="predictions.PredictionImport",
+            task="workers.prediction_imports.run_prediction_import",
+            queue="default",
+            event_prefix="import",
+        ),
     )
 }
 

@@ -14,8 +14,19 @@ from tenants.activation import active_schema
 
 
 def lock_key(kind: str, job_id: int) -> int:
-    digest = hashlib.blake2b(f"{active_schema()}:{kind}:{job_id}".encode(), digest_size=8)
+    return _key(f"{kind}:{job_id}")
+
+
+def _key(name: str) -> int:
+    digest = hashlib.blake2b(f"{active_schema()}:{name}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def hold_tenant_lock(name: str) -> None:
+    """Call inside a transaction: hold the active tenant's lock called `name` until it ends,
+    waiting for it if need be (so those who take it take turns)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_key(name)])
 
 
 @contextlib.contextmanager

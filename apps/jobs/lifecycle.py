@@ -19,6 +19,7 @@ from django.db import Error, connection, connections, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.events import append_event
 from apps.jobs.kinds import JobKind, kind_named
 from apps.jobs.leases import lease
@@ -59,11 +60,16 @@ def _claim(kind: JobKind, job_id: int) -> Job | None:
         if job.attempts >= kind.max_attempts:
             fail_lost_job(job, kind)
             return None
+        if waiting := reason_to_wait(kind):
+            job.waiting_for, job.sent_at = waiting, None
+            job.save(update_fields=["waiting_for", "sent_at"])
+            return None
         now = timezone.now()
         job.status, job.attempts, job.heartbeat_at = JobStatus.RUNNING, job.attempts + 1, now
-        job.started_at = job.started_at or now
+        job.started_at, job.waiting_for = job.started_at or now, ""
         job.worker = socket.gethostname()
-        job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at", "worker"])
+        fields = ["status", "attempts", "heartbeat_at", "started_at", "waiting_for", "worker"]
+        job.save(update_fields=fields)
         return job
 
 
@@ -80,7 +86,8 @@ def fail_lost_job(job: Job, kind: JobKind) -> None:
 
 
 def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", data=None) -> Job:
-    """End the job with `status`, once: its `<prefix>.<status>` event commits with it."""
+    """End the job with `status`, once: its `<prefix>.<status>` event commits with it. The
+    place it held goes to the tenant's oldest job of its kind left waiting for one."""
     kind = kind_named(kind_name)
     with transaction.atomic(using="default"):
         job.status, job.error, job.finished_at = status, error, timezone.now()
@@ -89,6 +96,7 @@ def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", 
         if error:
             body["error"] = error
         append_event(job, kind.name, f"{kind.event_prefix}.{status}", body)
+        transaction.on_commit(lambda: send_next_waiting(kind), using="default")
     return job
 
 

@@ -37,6 +37,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the broker took the job's task, or the job was made by what runs it (null: not
+    # yet sent; the job sweep sends it).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why a queued job waits, when a worker took it and left it queued (its tenant's limit).
+    waiting_for = models.TextField(blank=True)
     # Written by the worker's heartbeat thread while it holds the job.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # How many times a worker took the job (a resume after a lost worker counts).

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from apps.datasets.audit import record_deleted_datasets
 from apps.datasets.services import delete_rows_of
 from apps.projects.errors import ProjectErrorCode
 from apps.projects.models import Project
 from loupe.api.errors import ApiError
 from search.outbox import request_drain
 from tenants.activation import active_schema
+from tenants.audit.models import AuditAction
+from tenants.audit.record import counted, record
 from tenants.realtime import publish
 
 
@@ -52,8 +55,17 @@ def update_project(*, project: Project, actor, **changes) -> Project:
 
 
 def delete_project(*, project: Project, actor) -> None:
-    """Deletes the project and its datasets with all they hold, in one transaction."""
+    """Deletes the project and its datasets with all they hold, in one transaction that also
+    records the project's deletion and each of its datasets' in the audit log."""
     with transaction.atomic():
-        delete_rows_of(dataset_ids=list(project.datasets.values_list("id", flat=True)))
+        dataset_ids = list(project.datasets.values_list("id", flat=True))
+        rows = record_deleted_datasets(dataset_ids=dataset_ids, project=project)
+        held = f"{counted(len(dataset_ids), 'dataset')}, {counted(rows, 'row')}"
+        record(
+            action=AuditAction.PROJECT_DELETED,
+            target_id=project.pk,
+            detail=f"{project.name} ({held})",
+        )
+        delete_rows_of(dataset_ids=dataset_ids)
         project.delete()
     request_drain()

@@ -1,5 +1,6 @@
-"""The searchable fields of a tenant: the built-ins, the fields of a label group, and the
-metadata keys seen (from Elasticsearch's index, or from the newest rows in Postgres)."""
+"""The searchable fields of a tenant: the built-ins, the fields of a label group and of a
+prediction group, and the metadata keys seen (from Elasticsearch's index, or from the newest
+rows in Postgres)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db import connection
 from elasticsearch import ApiError, TransportError
 
 from search import elastic
+from search.query.checks import PREDICTION_FIELDS
 from search.query.tree import FieldKind, key_path
 
 _OPERATORS = {
@@ -35,6 +37,8 @@ _LABEL_FIELDS = [
     ("type", FieldKind.STRING),
     ("attributes.<key>", FieldKind.JSON),
 ]
+# As the query language checks them, so the list cannot fall behind it.
+_PREDICTION_FIELDS = [(spec.name, spec.kind) for spec in PREDICTION_FIELDS.values()]
 # The newest rows whose metadata keys Postgres lists when Elasticsearch cannot.
 SAMPLE_ROWS = 10_000
 _KEYS_SQL = """
@@ -85,6 +89,7 @@ def searchable_fields(*, limit: int = 1000) -> dict:
     return {
         "fields": _described(_ROW_FIELDS, "row") + metadata,
         "label_fields": _described(_LABEL_FIELDS, "label"),
+        "prediction_fields": _described(_PREDICTION_FIELDS, "prediction"),
         "metadata_keys_from": source,
     }
 

@@ -11,6 +11,8 @@ from array import array
 from collections.abc import Iterable
 from itertools import accumulate, pairwise
 
+import numpy as np
+
 
 def encode(ids: Iterable[int]) -> bytes:
     ordered = sorted(ids)
@@ -23,3 +25,8 @@ def decode(blob: bytes) -> list[int]:
     deltas = array("q")
     deltas.frombytes(zlib.decompress(bytes(blob)))
     return list(accumulate(deltas))
+
+
+def decode_array(blob: bytes) -> np.ndarray:
+    """The ids as one int64 array: 8 bytes an id, where a list of ints takes 36."""
+    return np.cumsum(np.frombuffer(zlib.decompress(bytes(blob)), dtype=np.int64))

@@ -109,7 +109,7 @@ def _fall_back(asked: Backend, exc: Exception) -> Backend:
     if asked != Backend.ELASTICSEARCH:
         logger.warning("search fell back to postgres", extra={"reason": str(exc)[:300]})
         return Backend.POSTGRES
-    if isinstance(exc, BadRequestError):
+    if isinstance(exc, BadRequestError) and _too_complex(exc):
         raise ApiError(
             status=400,
             code=QueryErrorCode.QUERY_TOO_COMPLEX,
@@ -117,6 +117,24 @@ def _fall_back(asked: Backend, exc: Exception) -> Backend:
             "for backend 'postgres'.",
         )
     raise _unavailable(f"Elasticsearch failed: {exc}")
+
+
+# What Elasticsearch answers for a query past its own limits; any other refusal (a closed
+# index, a mapping it cannot use) is the index failing, not the user's query.
+_TOO_COMPLEX_CAUSES = frozenset(
+    {"too_many_clauses", "too_many_nested_clauses", "too_complex_to_determinize_exception"}
+)
+
+
+def _too_complex(exc: BadRequestError) -> bool:
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    causes = [error, *error.get("root_cause", [])]
+    while isinstance(cause := error.get("caused_by"), dict):
+        causes.append(cause)
+        error = cause
+    return any(c.get("type") in _TOO_COMPLEX_CAUSES for c in causes if isinstance(c, dict))
 
 
 def _unavailable(detail: str) -> ApiError:

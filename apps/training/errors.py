@@ -15,6 +15,7 @@ class TrainingErrorCode(StrEnum):
     INVALID_MODEL_NAME = "invalid_model_name"
     MODEL_TASK_MISMATCH = "model_task_mismatch"
     RUN_FINISHED = "run_finished"
+    TRAINING_RUN_LIMIT = "training_run_limit"
 
 
 class RunFailure(StrEnum):

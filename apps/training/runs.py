@@ -29,6 +29,7 @@ from apps.training.catalog import get_spec
 from apps.training.models import KIND, EpochMetric, TrainingRun
 from apps.training.specs import Task
 from apps.training.targets import Sample, epoch_order, iter_samples
+from loupe.storage.files import local_copy
 from tenants.activation import active_schema
 
 logger = logging.getLogger(__name__)
@@ -48,17 +49,6 @@ class ResumeState:
     position: int  # samples done in the next one
     batch_size: int
     checkpoint: str  # storage name, "" for a fresh start
-
-
-@contextlib.contextmanager
-def local_copy(name: str) -> Iterator[str]:
-    """A stored file as a temporary local one (torch and joblib load from paths)."""
-    with tempfile.NamedTemporaryFile(suffix=".pt") as local:
-        with default_storage.open(name, "rb") as stored:
-            for chunk in iter(lambda: stored.read(1 << 20), b""):
-                local.write(chunk)
-        local.flush()
-        yield local.name
 
 
 class RunContext:
@@ -206,7 +196,7 @@ class RunContext:
                 return default_storage.save(name, File(handle))
 
     def _copy(self, name: str) -> str:
-        with default_storage.open(name, "rb") as handle:
+        with local_copy(name) as path, open(path, "rb") as handle:
             return default_storage.save(f"{self._prefix()}/best/{uuid.uuid4().hex}.pt", handle)
 
     @contextlib.contextmanager

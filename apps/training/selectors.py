@@ -6,9 +6,8 @@ from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from apps.jobs.events import events_after
-from apps.jobs.models import JobEvent, JobStatus
-from apps.training.models import KIND, EpochMetric, Model, ModelVersion, TrainingRun
+from apps.jobs.models import JobStatus
+from apps.training.models import EpochMetric, Model, ModelVersion, TrainingRun
 
 
 def _with_queue_position(runs: QuerySet[TrainingRun]) -> QuerySet[TrainingRun]:
@@ -33,10 +32,6 @@ def training_runs(*, status: str | None = None, experiment: str | None = None):
 
 def get_run(*, run_id: int) -> TrainingRun:
     return get_object_or_404(training_runs(), pk=run_id)
-
-
-def run_events(*, run: TrainingRun, after: int, limit: int) -> list[JobEvent]:
-    return events_after(kind=KIND, job_id=run.pk, after=after, limit=limit)
 
 
 def run_metrics(*, run: TrainingRun) -> dict:

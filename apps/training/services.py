@@ -7,9 +7,10 @@ import re
 from django.db import transaction
 
 from apps.jobs.events import append_event
-from apps.jobs.kinds import KINDS
+from apps.jobs.leases import hold_tenant_lock
 from apps.jobs.lifecycle import finish_job
 from apps.jobs.models import FINAL_STATUSES, JobStatus
+from apps.jobs.sending import send_job_on_commit
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.services import create_snapshot
 from apps.training.catalog import get_spec, list_specs
@@ -22,11 +23,11 @@ from apps.training.specs import (
     validate_hyperparameters,
 )
 from loupe.api.errors import ApiError
-from loupe.dispatch import enqueue_on_commit
+from tenants.activation import active_schema
+from tenants.quotas import limits_for
 
 # Model names appear in URLs and storage names.
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-TRAINING_JOBS = KINDS[KIND]
 
 
 def _bad(code: TrainingErrorCode, detail: str, field: str, problem: str) -> ApiError:
@@ -58,7 +59,9 @@ def _hyperparameters(spec: ModelSpec, values: dict) -> dict:
 
 # Inputs are read from the primary: a slice or version made a moment ago is found whatever
 # the replica's lag.
-def _snapshot(slice_id: int, number: int | None) -> tuple[Slice, SliceSnapshot | None]:
+def slice_and_snapshot(slice_id: int, number: int | None) -> tuple[Slice, SliceSnapshot | None]:
+    """The slice and its snapshot numbered `number` (None: none named), or 400 naming the
+    field. Jobs over a snapshot (training, inference, evaluation) read their input so."""
     slice = Slice.objects.using("default").filter(pk=slice_id).first()
     if slice is None:
         raise _bad(TrainingErrorCode.UNKNOWN_SLICE, f"No slice {slice_id}.", "slice", "unknown")
@@ -140,9 +143,10 @@ def submit_run(
             "model",
             "another task",
         )
-    slice_obj, frozen = _snapshot(slice, snapshot)
+    slice_obj, frozen = slice_and_snapshot(slice, snapshot)
     parent = _parent(model_spec, parent_version)
     with transaction.atomic():
+        _check_room_for_a_run()
         frozen = frozen or create_snapshot(slice=slice_obj, actor=actor)
         if frozen.row_count == 0:  # raising rolls the new snapshot back too
             raise _bad(
@@ -165,8 +169,24 @@ def submit_run(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         append_event(run, KIND, "run.queued", {"snapshot": frozen.number, "rows": frozen.row_count})
-        enqueue_on_commit(TRAINING_JOBS.task, kwargs={"job_id": run.pk}, queue=TRAINING_JOBS.queue)
+        send_job_on_commit(KIND, run.pk)
     return run
+
+
+def _check_room_for_a_run() -> None:
+    """Call inside the submitting transaction: a tenant has at most its limit of training
+    runs queued or running at once (submissions take turns, so two cannot both take the last
+    place). Raises ApiError 429."""
+    hold_tenant_lock("training-run-submissions")
+    limit = limits_for(active_schema()).training_runs
+    active = TrainingRun.objects.using("default").exclude(status__in=FINAL_STATUSES).count()
+    if active >= limit:
+        raise ApiError(
+            status=429,
+            code=TrainingErrorCode.TRAINING_RUN_LIMIT,
+            detail=f"This tenant has {active} training runs queued or running, its limit "
+            f"({limit}); wait for one to end, or cancel one.",
+        )
 
 
 def cancel_run(*, run: TrainingRun, actor) -> TrainingRun:

@@ -32,6 +32,9 @@ app.conf.update(
         "workers.indexing",
         "workers.jobs",
         "workers.training",
+        "workers.inference",
+        "workers.evaluation",
+        "workers.prediction_imports",
     ],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",
@@ -53,17 +56,18 @@ app.conf.update(
     # longer than any import or training run (a second runner is refused by a job lock).
     broker_transport_options={"visibility_timeout": 12 * 3600},
     # The catch-alls for index drains and jobs lost with a worker (run by beat, or by
-    # `celery worker -B`).
+    # `celery worker -B`). A sweep not started by the time the next is sent is dropped, so
+    # busy workers never face a backlog of them.
     beat_schedule={
         "sweep-outboxes": {
             "task": "workers.indexing.sweep_outboxes",
-            "schedule": 30.0,
-            "options": {"queue": "index"},
+            "schedule": settings.SEARCH_SWEEP_SECONDS,
+            "options": {"queue": "index", "expires": settings.SEARCH_SWEEP_SECONDS},
         },
         "sweep-jobs": {
             "task": "workers.jobs.sweep_jobs",
             "schedule": settings.JOB_SWEEP_SECONDS,
-            "options": {"queue": "default"},
+            "options": {"queue": "default", "expires": settings.JOB_SWEEP_SECONDS},
         },
     },
 )

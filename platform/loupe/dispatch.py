@@ -30,7 +30,8 @@ def _sender(task_name: str, *, kwargs: dict, queue: str | None):
 
     def send() -> None:
         headers = {SCHEMA_HEADER: schema, PRIMARY_LSN_HEADER: _primary_lsn()}
-        app.send_task(task_name, kwargs=kwargs, headers=headers, **options)
+        # Nothing reads an enqueued task's result: its job, or the index, holds the outcome.
+        app.send_task(task_name, kwargs=kwargs, headers=headers, ignore_result=True, **options)
 
     return send
 

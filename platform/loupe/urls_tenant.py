@@ -1,8 +1,10 @@
-"""URLs on a tenant's host: its API, its admin, probes and API docs."""
+"""URLs on a tenant's host: its API, its admin, probes and API docs, and where online predict
+is served (the predict server, not this process)."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from loupe.api.predict_elsewhere import predict_elsewhere
 from loupe.health import healthz, readyz
 from tenants.admin_sites import tenant_admin_site
 from tenants.api import well_known
@@ -13,6 +15,11 @@ urlpatterns = [
     path(".well-known/openid-configuration", well_known.openid_configuration),
     path(".well-known/jwks.json", well_known.jwks, name="jwks"),
     path("admin/", tenant_admin_site.urls),
+    path(
+        "api/v1/models/<str:name>/versions/<int:number>/predict/",
+        predict_elsewhere,
+        name="predict-elsewhere",
+    ),
     path("", include("loupe.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="loupe.urls_api"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -62,7 +62,35 @@ ANNOTATION_FIELDS: dict[str, FieldSpec] = {
     )
 }
 
-_FIELDS = {Scope.ROW: ROW_FIELDS, Scope.ANNOTATION: ANNOTATION_FIELDS}
+# The fields of one predicted object (apps/predictions): `model` is the model's name and
+# `version` its version's number. `score` is none for an evaluation's fn marker and `iou`
+# where no annotated box was compared, so conditions on them never match those.
+PREDICTION_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("model", FieldKind.STRING),
+        FieldSpec("version", FieldKind.NUMBER),
+        FieldSpec("class", FieldKind.STRING),
+        FieldSpec("score", FieldKind.NUMBER),
+        FieldSpec("rank", FieldKind.NUMBER),
+        FieldSpec("area", FieldKind.NUMBER),
+        FieldSpec("eval", FieldKind.STRING, choices=("tp", "fp", "fn")),
+        FieldSpec("iou", FieldKind.NUMBER),
+    )
+}
+
+_FIELDS = {
+    Scope.ROW: ROW_FIELDS,
+    Scope.ANNOTATION: ANNOTATION_FIELDS,
+    Scope.PREDICTION: PREDICTION_FIELDS,
+}
+# What a scope's fields describe, and the group that holds them.
+_OWNERS = {
+    Scope.ROW: "the data row",
+    Scope.ANNOTATION: "an annotation",
+    Scope.PREDICTION: "a predicted object",
+}
+_GROUPS = {Scope.ANNOTATION: "label", Scope.PREDICTION: "prediction"}
 
 # The operators each kind accepts; NOT IN goes with IN.
 _ORDERING = ("<", "<=", ">", ">=")
@@ -117,14 +145,10 @@ def resolve_field(name: str, at: Located, path: tuple[str, ...], scope: Scope) -
 
 
 def _unknown_field_message(name: str, path: tuple[str, ...], scope: Scope) -> str:
-    where = "inside label(...)" if scope is Scope.ANNOTATION else "outside label(...)"
-    other = _FIELDS[Scope.ROW if scope is Scope.ANNOTATION else Scope.ANNOTATION]
-    if name in other:
-        reason = (
-            f"{name} is a field of the data row: write it outside label(...)"
-            if scope is Scope.ANNOTATION
-            else f"{name} is a field of an annotation: write label({name} ...)"
-        )
+    homes = [other for other in Scope if other is not scope and name in _FIELDS[other]]
+    if homes:
+        reason = f"{name} is a field of {' or '.join(_OWNERS[h] for h in homes)}: "
+        reason += _where_to_write(name, scope, homes)
     else:
         reason = f"there is no field {name}"
         same_but_case = [f for f in _FIELDS[scope] if f.lower() == name.lower()]
@@ -133,9 +157,24 @@ def _unknown_field_message(name: str, path: tuple[str, ...], scope: Scope) -> st
             reason += f" (did you mean {close[0]}?)"
         elif scope is Scope.ROW and not path:
             reason += f" (a metadata key is written metadata.{name})"
-        elif not path:
+        elif scope is Scope.ANNOTATION and not path:
             reason += f" (an attribute is written attributes.{name})"
-    return f"{reason}; the fields {where} are {', '.join(field_names(scope))}"
+    return f"{reason}; the fields {_scope_text(scope)} are {', '.join(field_names(scope))}"
+
+
+def _where_to_write(name: str, scope: Scope, homes: list[Scope]) -> str:
+    if scope is Scope.ROW:
+        return "write " + " or ".join(f"{_GROUPS[h]}({name} ...)" for h in homes)
+    if homes == [Scope.ROW]:
+        return f"write it outside {_GROUPS[scope]}(...)"
+    # No field of a group is a row's too: the field is the other group's.
+    return "write it inside " + " or ".join(f"{_GROUPS[h]}(...)" for h in homes)
+
+
+def _scope_text(scope: Scope) -> str:
+    if scope is Scope.ROW:
+        return "outside " + " and ".join(f"{g}(...)" for g in _GROUPS.values())
+    return f"inside {_GROUPS[scope]}(...)"
 
 
 def check_operator(field: Field, operator: str, at: Located) -> None:
@@ -159,12 +198,15 @@ def check_operator(field: Field, operator: str, at: Located) -> None:
     raise QueryError.at(at, TYPE_MISMATCH, message)
 
 
-def check_literal(field: Field, operator: str, value: Literal, at: Located) -> None:
+def check_literal(
+    field: Field, operator: str, value: Literal, at: Located, *, scope: Scope
+) -> None:
     """type_mismatch or invalid_value at the literal unless it fits field and operator.
-    The operator must already have passed check_operator."""
+    The operator must already have passed check_operator; `scope` is where the field was
+    resolved."""
     if not _fits(field.kind, operator, value):
         raise QueryError.at(at, TYPE_MISMATCH, _mismatch_message(field, operator, value))
-    spec = _FIELDS[_scope_of(field)][field.name]
+    spec = _FIELDS[scope][field.name]
     if spec.choices and operator != "~" and value not in spec.choices:
         choices = _either(spec.choices, quoted=True)
         message = f"{render_field(field)} is {choices}, not {render_literal(value)}"
@@ -175,10 +217,6 @@ def check_in_size(values: Sequence[Located], limit: int) -> None:
     if len(values) > limit:
         message = f"IN takes at most {limit:,} values: split the list, or search by a tag"
         raise QueryError.at(values[limit], QueryErrorCode.QUERY_TOO_COMPLEX, message)
-
-
-def _scope_of(field: Field) -> Scope:
-    return Scope.ROW if field.name in ROW_FIELDS else Scope.ANNOTATION
 
 
 def _fits(kind: FieldKind, operator: str, value: Literal) -> bool:

@@ -12,7 +12,6 @@ class QueryErrorCode(StrEnum):
     UNKNOWN_FIELD = "unknown_field"  # no such field, or not in this scope
     TYPE_MISMATCH = "type_mismatch"  # operator or literal does not fit the field
     INVALID_VALUE = "invalid_value"  # a literal of the right type that cannot be used
-    UNSUPPORTED = "unsupported"  # reserved by the language, not available yet
     QUERY_TOO_COMPLEX = "query_too_complex"  # too long, too deep, too many values
 
 

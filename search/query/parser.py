@@ -2,8 +2,9 @@
 what to fix and where.
 
 lark parses with the LALR grammar in grammar.lark; a builder then walks lark's tree once,
-resolving fields in their scope (the row, or one annotation inside label(...)), decoding
-literals and checking that they fit (search/query/checks.py).
+resolving fields in their scope (the row, one annotation inside label(...), or one predicted
+object inside prediction(...)), decoding literals and checking that they fit
+(search/query/checks.py).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _check_nesting(tree: Tree) -> None:
         if depth > MAX_NESTING:
             message = (
                 f"the query nests more than {MAX_NESTING} levels of parentheses, "
-                "label(...) and NOT: flatten it"
+                "label(...), prediction(...) and NOT: flatten it"
             )
             raise QueryError.at(node.meta, TOO_COMPLEX, message)
         for child in node.children:
@@ -135,19 +136,25 @@ def _flattened(kind: type[And] | type[Or], children: list[Node]) -> tuple[Node, 
     return tuple(flat)
 
 
+# What one group describes, for the message that refuses a group inside it.
+_ONE_OF = {
+    Scope.ANNOTATION: ("label", "annotation"),
+    Scope.PREDICTION: ("prediction", "predicted object"),
+}
+
+
 def _group(tree: Tree, scope: Scope) -> Group:
     name, inside = tree.children
-    if scope is Scope.ANNOTATION:
+    if scope is not Scope.ROW:
+        outer, one = _ONE_OF[scope]
         message = (
-            f"{name.value}(...) cannot nest inside label(...): one label(...) already "
-            "describes one annotation; put all its conditions there"
+            f"{name.value}(...) cannot nest inside {outer}(...): one {outer}(...) already "
+            f"describes one {one}; put all its conditions there"
         )
         raise QueryError.at(name, SYNTAX, message)
-    if name.type == "PREDICTION":
-        message = "prediction(...) is not available yet: predictions are not stored"
-        raise QueryError.at(name, QueryErrorCode.UNSUPPORTED, message)
-    condition = None if inside is None else _build(inside, Scope.ANNOTATION)
-    return Group(GroupKind.LABEL, condition)
+    kind = GroupKind(name.type.lower())
+    condition = None if inside is None else _build(inside, kind.scope)
+    return Group(kind, condition)
 
 
 def _condition(tree: Tree, scope: Scope) -> Node:
@@ -160,16 +167,16 @@ def _condition(tree: Tree, scope: Scope) -> Node:
     match tree.data, rest:
         case "compare", [op, value]:
             checks.check_operator(field, op.value, op)
-            return Compare(field, Comparison(op.value), _checked(field, op.value, value))
+            return Compare(field, Comparison(op.value), _checked(field, op.value, value, scope))
         case "in_list", [negated, keyword, *values]:
             operator = "IN" if negated is None else "NOT IN"
             checks.check_operator(field, operator, negated or keyword)
             checks.check_in_size(values, MAX_IN_VALUE_TERMINALS)
-            literals = tuple(_checked(field, operator, v) for v in values)
+            literals = tuple(_checked(field, operator, v, scope) for v in values)
             return In(field, literals, negated is not None)
         case "contains", [keyword, value]:
             checks.check_operator(field, "CONTAINS", keyword)
-            literal = _checked(field, "CONTAINS", value)
+            literal = _checked(field, "CONTAINS", value, scope)
             assert isinstance(literal, str)  # check_literal allows nothing else
             return Contains(field, literal)
         case "exists", [keyword]:
@@ -177,7 +184,7 @@ def _condition(tree: Tree, scope: Scope) -> Node:
             return Exists(field)
         case "text_match", [tilde, value]:
             checks.check_operator(field, "~", tilde)
-            pattern = _checked(field, "~", value)
+            pattern = _checked(field, "~", value, scope)
             assert isinstance(pattern, str)
             words = tuple(dict.fromkeys(words_of(pattern)))  # a word twice asks nothing more
             if not words:
@@ -190,9 +197,9 @@ def _condition(tree: Tree, scope: Scope) -> Node:
     raise AssertionError(f"grammar rule without a builder: {tree.data}")
 
 
-def _checked(field: Field, operator: str, token: Token) -> Literal:
+def _checked(field: Field, operator: str, token: Token, scope: Scope) -> Literal:
     value = checks.decode_literal(token)
-    checks.check_literal(field, operator, value, token)
+    checks.check_literal(field, operator, value, token, scope=scope)
     return value
 
 

@@ -2,8 +2,9 @@
 tenant's data-row index (search/mapping.py, search/documents.py).
 
 Everything runs in filter context: results are sorted by id, so scores would be wasted.
-Metadata, annotations and attributes are nested: a condition on one of them matches within
-one entry (one key path's value, one annotation), never across two.
+Metadata, annotations, attributes and predictions are nested: a condition on one of them
+matches within one entry (one key path's value, one annotation, one predicted object), never
+across two.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ _RANGE = {
 _FIRST_INSTANT = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _LAST_INSTANT = datetime.datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=datetime.UTC)
 
-_ANNOTATIONS = "annotations"
+# The nested array of the row document that each group looks into (search/documents.py).
+_GROUP_PATHS = {GroupKind.LABEL: "annotations", GroupKind.PREDICTION: "predictions"}
+# String fields whose values are single lower-case words (the choices in search/query/
+# checks.py): a value holds every word of a pattern when it is every word.
+_ONE_WORD_FIELDS = frozenset({"source", "type", "eval"})
 _ALL = Q("match_all")
 _NONE = Q("match_none")
 
@@ -57,7 +62,7 @@ def compile_to_elasticsearch(node: Node | None) -> dict:
 
 def _compile(node: Node, prefix: str) -> Query:
     """`prefix` is where the fields of the node's scope live: "" for the row,
-    "annotations." inside a label group."""
+    "annotations." inside a label group, "predictions." inside a prediction group."""
     match node:
         case And(children):
             return Q("bool", filter=[_compile(c, prefix) for c in children])
@@ -65,11 +70,10 @@ def _compile(node: Node, prefix: str) -> Query:
             return Q("bool", should=[_compile(c, prefix) for c in children], minimum_should_match=1)
         case Not(child):
             return Q("bool", must_not=[_compile(child, prefix)])
-        case Group(GroupKind.PREDICTION, _):
-            raise NotImplementedError("predictions are not stored yet")
-        case Group(_, condition):
-            inside = _ALL if condition is None else _compile(condition, f"{_ANNOTATIONS}.")
-            return Q("nested", path=_ANNOTATIONS, query=inside)
+        case Group(kind, condition):
+            path = _GROUP_PATHS[kind]
+            inside = _ALL if condition is None else _compile(condition, f"{path}.")
+            return Q("nested", path=path, query=inside)
         case In(field, values, negated):
             equal_to_any = Q(
                 "bool",
@@ -171,8 +175,6 @@ def _text_match(field: Field, words: tuple[str, ...], prefix: str) -> Query:
             path = prefix + field.name
             return _json(field, prefix, [Q("term", **{f"{path}.words": w}) for w in words])
     name = prefix + field.name
-    if field.name in ("source", "type"):
-        # Their values are single lower-case words (see checks.ANNOTATION_FIELDS): a value
-        # holds every word when it is every word.
+    if field.name in _ONE_WORD_FIELDS:
         return Q("bool", filter=[Q("term", **{name: w}) for w in words])
     return Q("bool", filter=[Q("term", **{f"{name}_words": w}) for w in words])

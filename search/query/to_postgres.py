@@ -39,6 +39,8 @@ from search.query.tree import (
     TextMatch,
 )
 
+# A field's column on the model of its scope (DataRow, Annotation or Prediction); a field
+# two groups share (class, area) has one column name in both.
 _COLUMNS = {
     "external_id": "external_id",
     "dataset": "dataset_id",
@@ -52,8 +54,20 @@ _COLUMNS = {
     "type": "geometry_type",
     "area": "area",
     "attributes": "attributes",
+    "model": "model_version__model__name",
+    "version": "model_version__version",
+    "score": "score",
+    "rank": "rank",
+    "eval": "eval",
+    "iou": "iou",
 }
-_INTEGER_COLUMNS = frozenset({"width", "height"})
+_INTEGER_COLUMNS = frozenset({"width", "height", "model_version__version", "rank"})
+# The model each group looks into, by name: search/ sits below the apps and never imports
+# them.
+_GROUP_MODELS = {
+    GroupKind.LABEL: ("datasets", "Annotation"),
+    GroupKind.PREDICTION: ("predictions", "Prediction"),
+}
 
 _LOOKUPS = {
     Comparison.EQ: "exact",
@@ -89,15 +103,11 @@ def _compile(node: Node) -> Q:
             return _any(_compile(c) for c in children)
         case Not(child):
             return ~_compile(child)
-        case Group(GroupKind.PREDICTION, _):
-            raise NotImplementedError("predictions are not stored yet")
-        case Group(_, condition):
-            # By name: search/ sits below the apps and never imports them.
-            annotation = apps.get_model("datasets", "Annotation")
-            annotations = annotation.objects.filter(data_row=OuterRef("pk"))
+        case Group(kind, condition):
+            members = apps.get_model(*_GROUP_MODELS[kind]).objects.filter(data_row=OuterRef("pk"))
             if condition is not None:
-                annotations = annotations.filter(_compile(condition))
-            return Q(models.Exists(annotations))
+                members = members.filter(_compile(condition))
+            return Q(models.Exists(members))
         case In(field, values, negated):
             if field.kind is FieldKind.TAGS:
                 equal_to_any = Q(tags__overlap=list(values))

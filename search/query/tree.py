@@ -14,16 +14,17 @@ from enum import StrEnum
 
 
 class Scope(StrEnum):
-    """Where a field is looked up: on the data row, or on one annotation inside a
-    `label(...)` / `prediction(...)` group."""
+    """Where a field is looked up: on the data row, on one annotation inside `label(...)`,
+    or on one predicted object inside `prediction(...)`."""
 
     ROW = "row"
     ANNOTATION = "annotation"
+    PREDICTION = "prediction"
 
 
 class FieldKind(StrEnum):
-    STRING = "string"  # external_id; class, source, type in a label group
-    NUMBER = "number"  # width, height; area in a label group
+    STRING = "string"  # external_id; class, source, type, model, eval in a group
+    NUMBER = "number"  # width, height; area, version, score, iou in a group
     DATETIME = "datetime"  # created_at, updated_at
     DATASET = "dataset"  # by id (number) or by name (string)
     TAGS = "tags"  # an array of strings
@@ -141,11 +142,17 @@ class GroupKind(StrEnum):
     LABEL = "label"
     PREDICTION = "prediction"
 
+    @property
+    def scope(self) -> Scope:
+        """Where the fields inside a group of this kind are looked up."""
+        return Scope.ANNOTATION if self is GroupKind.LABEL else Scope.PREDICTION
+
 
 @dataclass(frozen=True)
 class Group:
-    """`label(condition)`: some annotation of the row satisfies the whole condition.
-    `condition` is None for `label()`: the row has any annotation at all."""
+    """`label(condition)`: some annotation of the row satisfies the whole condition;
+    `prediction(condition)`: some predicted object of the row does. `condition` is None for
+    `label()` / `prediction()`: the row has any annotation (predicted object) at all."""
 
     kind: GroupKind
     condition: Node | None

@@ -20,8 +20,9 @@ from tenants.api.serializers import (
     TenantSerializer,
 )
 from tenants.identity import api_keys
+from tenants.identity.client_address import request_client_address
 from tenants.identity.errors import AuthenticationFailed
-from tenants.middleware import auth_error_response, client_address
+from tenants.middleware import auth_error_response
 from tenants.roles import Role
 from tenants.services import rename_tenant
 
@@ -136,7 +137,11 @@ class ApiKeyListView(APIView):
 class ApiKeyDetailView(APIView):
     resource = "api_keys"
 
-    @extend_schema(responses={204: None}, description="Revoke the key; its sessions end at once.")
+    @extend_schema(
+        responses={204: None, 503: None},
+        description="Revoke the key; its sessions end at once. 503 (revocation_unavailable) "
+        "when they cannot be ended: nothing changed, retry.",
+    )
     def delete(self, request, key_id: int):
         api_keys.revoke_api_key(
             api_key=get_object_or_404(selectors.api_keys(tenant=request.tenant), pk=key_id),
@@ -160,7 +165,7 @@ class SessionView(APIView):
         try:
             token, expires_at = api_keys.trade_api_key(
                 secret=request.headers.get("X-API-Key", ""),
-                client=client_address(request),
+                client=request_client_address(request),
                 host_tenant=getattr(request, "tenant", None),
             )
         except AuthenticationFailed as exc:

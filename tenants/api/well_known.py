@@ -1,4 +1,4 @@
-"""The development issuer's discovery document and JWKS (404 when an external issuer is used)."""
+"""The development issuer's discovery document and JWKS (404 unless it is in use)."""
 
 from django.http import Http404, JsonResponse
 

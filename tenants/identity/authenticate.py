@@ -9,11 +9,10 @@ from tenants.identity.errors import (
     AuthenticationFailed,
     AuthErrorCode,
     ServiceUnavailable,
-    TooManyFailures,
 )
 from tenants.identity.principal import Identity
 from tenants.identity.sessions import SESSION_PREFIX, identity_for_session
-from tenants.identity.throttle import is_throttled, record_failure
+from tenants.identity.throttle import count_failure
 from tenants.identity.tokens import verify_jwt
 
 
@@ -30,19 +29,19 @@ def bearer_token(authorization: str) -> str | None:
 
 
 def authenticate_token(token: str, *, client: str) -> Identity:
-    """The identity behind a token. Raises AuthenticationFailed (401) or NotAdmitted (403);
-    failures count towards the client's throttle."""
+    """The identity behind a token; a valid one is never refused for what else came from its
+    client. Raises AuthenticationFailed (401), NotAdmitted (403), TooManyFailures (429: it
+    failed, and so did too many from its client lately) or ServiceUnavailable (503)."""
     try:
-        if is_throttled(client):
-            raise TooManyFailures(
-                AuthErrorCode.TOO_MANY_FAILURES, "Too many failed authentications; wait a minute."
-            )
         try:
             if token.startswith(SESSION_PREFIX):
                 return identity_for_session(token)
             return identity_from_claims(verify_jwt(token))
-        except AuthenticationFailed:
-            record_failure(client)
+        except AuthenticationFailed as exc:
+            # Only a credential that fails verification counts: a 403 (verified, not admitted)
+            # or a 503 (ours, not the client's) is no guess at one.
+            if exc.status == 401:
+                count_failure(client)
             raise
     except RedisError as exc:
         raise ServiceUnavailable(

@@ -1,4 +1,6 @@
-"""The development issuer: Loupe signs its own tokens when no OIDC_ISSUER is configured.
+"""The development issuer: Loupe signs its own tokens, for local use, when DEV_ISSUER_ENABLED is
+on and no OIDC_ISSUER is configured (with DEBUG off, Loupe refuses to start with it unless
+DEV_ISSUER_ALLOW_WITHOUT_DEBUG forces it).
 
 Its RSA key pair lives under DEV_ISSUER_KEY_DIR (created on first use, private key 0600);
 its JWKS and discovery document are served under /.well-known/, and

@@ -1,4 +1,5 @@
-"""Why a request could not be authenticated or admitted: stable codes, plain messages."""
+"""Why a request could not be authenticated or admitted, or a key revoked: stable codes,
+plain messages."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ class AuthErrorCode(StrEnum):
     MISSING_CLAIM = "missing_claim"
     SESSION_EXPIRED = "session_expired"
     INVALID_API_KEY = "invalid_api_key"
-    ISSUER_UNAVAILABLE = "issuer_unavailable"
     TOO_MANY_FAILURES = "too_many_authentication_failures"
     # Authenticated, but not admitted (403):
     NOT_A_MEMBER = "not_a_member"
@@ -27,7 +27,16 @@ class AuthErrorCode(StrEnum):
     USER_INACTIVE = "user_inactive"
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_TAKEN = "email_taken"
+    # What authentication needs is missing (503): Redis, any issuer to verify tokens with, or
+    # the issuer's answer about a key not cached (it is down, or slower than the timeout).
     SERVICE_UNAVAILABLE = "authentication_unavailable"
+    ISSUER_NOT_CONFIGURED = "issuer_not_configured"
+    ISSUER_UNAVAILABLE = "issuer_unavailable"
+
+
+class ApiKeyErrorCode(StrEnum):
+    # Redis, which holds the key's sessions, is unreachable: the key stays active (503).
+    REVOCATION_UNAVAILABLE = "revocation_unavailable"
 
 
 class AuthenticationFailed(Exception):
@@ -48,12 +57,14 @@ class NotAdmitted(AuthenticationFailed):
 
 
 class TooManyFailures(AuthenticationFailed):
-    """The client failed too often lately: 429, before any verification."""
+    """The credential failed verification, and its client has failed too often lately: 429
+    instead of 401. A valid credential is never refused with it."""
 
     status = 429
 
 
 class ServiceUnavailable(AuthenticationFailed):
-    """What authentication needs (Redis) is down: 503, and nothing is counted against the client."""
+    """What authentication needs (Redis, a configured issuer, the issuer's keys) is missing:
+    503, and nothing is counted against the client."""
 
     status = 503

@@ -1,5 +1,10 @@
-"""Failed authentications are counted per client address in Redis; past
-AUTH_FAILURES_PER_MINUTE in a minute, the client is refused (429) before any verification."""
+"""Failed authentications are counted per client address in Redis, and only failures are
+throttled: every credential is verified first, and a valid one is served whatever else came
+from its address (behind a load balancer or a NAT, many people share one). A credential that
+fails from an address past AUTH_FAILURES_PER_MINUTE failures this minute is answered 429
+instead of 401, so guessing stays slow while the address's members carry on.
+
+The address is the one tenants.identity.client_address settles on (TRUSTED_PROXIES)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import time
 from django.conf import settings
 
 from loupe.redis_client import redis_client
+from tenants.identity.errors import AuthErrorCode, TooManyFailures
 
 WINDOW_SECONDS = 60
 
@@ -17,13 +23,16 @@ def _key(client: str) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:auth-failures:{client}:{window}"
 
 
-def is_throttled(client: str) -> bool:
-    count = redis_client().get(_key(client))
-    return count is not None and int(count) >= settings.AUTH_FAILURES_PER_MINUTE
-
-
-def record_failure(client: str) -> None:
+def count_failure(client: str) -> None:
+    """Count one failed authentication from `client` (one round trip). Raises TooManyFailures
+    once the client has failed more than AUTH_FAILURES_PER_MINUTE times this minute, and
+    RedisError when Redis cannot be reached."""
+    key = _key(client)
     pipe = redis_client().pipeline()
-    pipe.incr(_key(client))
-    pipe.expire(_key(client), WINDOW_SECONDS * 2)
-    pipe.execute()
+    pipe.incr(key)
+    pipe.expire(key, WINDOW_SECONDS * 2)
+    failures, _ = pipe.execute()
+    if failures > settings.AUTH_FAILURES_PER_MINUTE:
+        raise TooManyFailures(
+            AuthErrorCode.TOO_MANY_FAILURES, "Too many failed authentications; wait a minute."
+        )

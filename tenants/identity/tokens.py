@@ -7,11 +7,13 @@ signature, iss, aud, exp, nbf) is the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jwt
 from django.conf import settings
 
 from tenants.identity import dev_issuer
-from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
+from tenants.identity.errors import AuthenticationFailed, AuthErrorCode, ServiceUnavailable
 from tenants.identity.jwks import JwksCache, discover_jwks_url, fetch_json
 
 _caches: dict[tuple[str, str], JwksCache] = {}
@@ -47,34 +49,53 @@ _ERRORS: list[tuple[type[Exception], AuthErrorCode, str]] = [
 _NUMERIC_CLAIMS = ("exp", "nbf", "iat")
 
 
-def configured_issuer() -> str:
-    return settings.OIDC_ISSUER.rstrip("/") or dev_issuer.issuer_id()
-
-
 def uses_dev_issuer() -> bool:
-    return not settings.OIDC_ISSUER
+    """Whether Loupe verifies its own tokens: the development issuer is enabled, and no
+    external issuer is configured (which takes precedence)."""
+    return settings.DEV_ISSUER_ENABLED and not settings.OIDC_ISSUER
+
+
+def configured_issuer() -> str:
+    """The issuer tokens must come from. Raises ServiceUnavailable when there is none: no
+    token can verify, and the message says what to configure."""
+    if settings.OIDC_ISSUER:
+        return settings.OIDC_ISSUER.rstrip("/")
+    if uses_dev_issuer():
+        return dev_issuer.issuer_id()
+    raise ServiceUnavailable(
+        AuthErrorCode.ISSUER_NOT_CONFIGURED,
+        "No token issuer is configured: set OIDC_ISSUER to your OpenID Connect provider "
+        "(or, for local use only, DEV_ISSUER_ENABLED=true for Loupe's development issuer).",
+    )
 
 
 def key_set() -> JwksCache:
+    """The configured issuer's keys: one cache per issuer, shared by every request."""
     issuer = configured_issuer()
     cache_key = (issuer, settings.OIDC_JWKS_URL)
     cache = _caches.get(cache_key)
     if cache is None:
-        if uses_dev_issuer():
-            load = dev_issuer.jwks_document
-        else:
-
-            def load() -> dict:
-                return fetch_json(settings.OIDC_JWKS_URL or discover_jwks_url(issuer))
-
-        cache = JwksCache(load)
-        _caches[cache_key] = cache
+        # setdefault: of concurrent first requests, all share one cache, hence one fetch.
+        cache = _caches.setdefault(cache_key, JwksCache(_loader(issuer)))
     return cache
+
+
+def _loader(issuer: str) -> Callable[[float], dict]:
+    if uses_dev_issuer():
+        return lambda deadline: dev_issuer.jwks_document()  # read locally: nothing to wait on
+
+    def load(deadline: float) -> dict:
+        url = settings.OIDC_JWKS_URL or discover_jwks_url(issuer, deadline=deadline)
+        return fetch_json(url, deadline=deadline)
+
+    return load
 
 
 def verify_jwt(token: str) -> dict:
     """The token's claims, once signature, algorithm, iss, aud, exp and nbf all check out.
-    Raises AuthenticationFailed with a code saying which check failed."""
+    Raises AuthenticationFailed with a code saying which check failed, or ServiceUnavailable
+    when no issuer is configured or its keys cannot be fetched."""
+    issuer = configured_issuer()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:  # DecodeError, and a bad kid or crit header
@@ -100,7 +121,7 @@ def verify_jwt(token: str) -> dict:
             key.key,
             algorithms=[algorithm],
             audience=settings.OIDC_AUDIENCE,
-            issuer=configured_issuer(),
+            issuer=issuer,
             leeway=settings.OIDC_LEEWAY_SECONDS,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )

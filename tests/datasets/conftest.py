@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tenants.roles import Role
+from tests.support.database import wait_for_replica_catch_up
 
 
 @pytest.fixture
@@ -57,6 +58,7 @@ def upload(client, dataset_id: int, content: bytes, name: str, fmt: str):
 
 
 def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
+    wait_for_replica_catch_up()  # the job was made on the primary a moment ago
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/api/v1/imports/{job_id}/").json()

@@ -3,13 +3,75 @@ command runs the same importer."""
 
 import io
 import json
+import socket
 
+import pytest
 from django.core.management import call_command
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tenants.roles import Role
 from tests.conftest import host_of, token_for
 from tests.datasets.conftest import all_rows, jsonl, row, upload, wait_for_job
+from tests.support import processes
+from tests.support.database import wait_for_replica_catch_up
+
+
+def _follow(asgi_server, tenant, token: str, job_id: int):
+    return connect(
+        f"ws://127.0.0.1:{asgi_server.port}/ws/imports/{job_id}/",
+        additional_headers={"Host": host_of(tenant)},
+        subprotocols=["bearer", token],
+        open_timeout=10,
+    )
+
+
+def test_a_subscriber_from_before_the_start_gets_every_committed_batch_in_order(
+    asgi_server, celery_worker, tenant, editor, dataset, make_member
+):
+    rows = 12_000  # the worker commits 5,000 at a time (IMPORT_BATCH_SIZE)
+    token = token_for(tenant, make_member(tenant, Role.VIEWER))
+    session_worker = f"celery@{socket.gethostname()}"
+    processes.consume("default", worker=session_worker, on=False)
+    try:
+        content = jsonl([row(i) for i in range(rows)])
+        job_id = upload(editor, dataset["id"], content, "r.jsonl", "jsonl").json()["id"]
+        wait_for_replica_catch_up()
+        ws = _follow(asgi_server, tenant, token, job_id)
+        first = json.loads(ws.recv(timeout=10))
+    finally:
+        processes.consume("default", worker=session_worker, on=True)
+    with ws:
+        events = [first]
+        while events[-1]["status"] in ("queued", "running"):
+            events.append(json.loads(ws.recv(timeout=60)))
+    assert [(e["status"], e["total"]) for e in events] == [
+        ("queued", 0),
+        ("running", 5_000),
+        ("running", 10_000),
+        ("running", 12_000),
+        ("succeeded", 12_000),
+    ]
+    assert events[-1]["created"] == rows
+
+
+def test_a_socket_for_an_unknown_import_closes_4404(asgi_server, tenant, make_member):
+    token = token_for(tenant, make_member(tenant, Role.VIEWER))
+    wait_for_replica_catch_up()
+    with _follow(asgi_server, tenant, token, 999_999) as ws, pytest.raises(ConnectionClosed):
+        ws.recv(timeout=10)
+    assert ws.close_code == 4404
+
+
+def test_another_tenants_member_cannot_follow_an_import(
+    asgi_server, celery_worker, tenant, other_tenant, editor, dataset, make_member
+):
+    job = upload(editor, dataset["id"], jsonl([row(0)]), "r.jsonl", "jsonl").json()
+    outsider = token_for(other_tenant, make_member(other_tenant, Role.OWNER))
+    wait_for_replica_catch_up()
+    with pytest.raises(InvalidStatus) as refused:
+        _follow(asgi_server, tenant, outsider, job["id"])
+    assert refused.value.response.status_code == 403
 
 
 def test_a_late_subscriber_gets_the_jobs_state(

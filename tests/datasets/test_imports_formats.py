@@ -70,7 +70,7 @@ def test_coco_import_and_export_round_trip(asgi_server, editor, dataset, run_imp
     job = run_import(dataset["id"], json.dumps(COCO).encode(), "coco.json", "coco")
     assert (job["status"], job["created"]) == ("succeeded", 2)
     a = next(r for r in all_rows(editor, dataset["id"]) if r["external_id"] == "a.jpg")
-    assert a["metadata"] == {"camera": "front"}
+    assert a["metadata"] == {"coco_id": 1, "camera": "front"}
     assert sorted(x["class_name"] for x in a["annotations"]) == ["car", "person"]
     exported = export_through_server(asgi_server, editor, dataset["id"], "coco")
     again = run_import(dataset["id"], exported, "export.json", "coco")

@@ -1,4 +1,5 @@
-"""Reads go to the real replica, writes to the primary, with read-your-writes stickiness."""
+"""Reads go to the real replica, writes to the primary, with read-your-writes stickiness:
+within a request, and across a principal's requests."""
 
 import time
 
@@ -9,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from apps.projects.models import Project
 from tenants.roles import Role
-from tests.support.database import wait_for_replica_catch_up
+from tests.support.database import replica_stopped, wait_for_replica_back, wait_for_replica_catch_up
 from tests.support.processes import services
 from tests.support.queries import in_recovery, queries_by_alias
 
@@ -34,24 +35,8 @@ def paused_replay(live_db):
 
 @pytest.fixture
 def stopped_replica(live_db):
-    for alias in connections:
-        connections[alias].close()
-    services("replica-stop")
-    yield
-    services("replica-start")
-    _wait_for_replica()
-
-
-def _wait_for_replica(timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if in_recovery("replica"):
-                return
-        except Exception:
-            connections["replica"].close()
-        time.sleep(0.2)
-    raise RuntimeError("the replica did not come back")
+    with replica_stopped():
+        yield
 
 
 def test_the_replica_alias_is_a_standby_and_the_primary_is_not(live_db):
@@ -74,6 +59,32 @@ def test_request_that_writes_then_reads_sees_its_row_while_replay_is_paused(
     with connections["replica"].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE name = 'cars'")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.fixture
+def viewer_client(tenant, make_member, client_for):
+    client = client_for(tenant, make_member(tenant, Role.VIEWER))
+    client.get("/api/v1/me/")  # links the token's subject to its user
+    wait_for_replica_catch_up()
+    return client
+
+
+def test_a_client_reads_back_what_it_made_in_its_next_requests_while_replay_is_paused(
+    owner_client, viewer_client, paused_replay
+):
+    made = []
+    for n in range(20):
+        created = owner_client.post(
+            "/api/v1/projects/", {"name": f"project {n}"}, content_type="application/json"
+        )
+        assert created.status_code == 201, created.content
+        made.append(created.json()["id"])
+        # The next request, a read: served by the primary, the replica being behind.
+        assert owner_client.get(f"/api/v1/projects/{made[-1]}/").status_code == 200
+    # Another principal's reads keep going to the replica, which has replayed none of them.
+    with queries_by_alias() as queries:
+        assert viewer_client.get(f"/api/v1/projects/{made[0]}/").status_code == 404
+    assert queries.touching("replica", TABLE) and queries.touching("default", TABLE) == []
 
 
 def test_fresh_read_only_request_is_served_by_the_replica(owner_client):
@@ -128,4 +139,32 @@ def test_a_read_that_fails_on_a_replica_believed_healthy_is_answered_by_the_prim
         assert queries.touching("default", TABLE)
     finally:
         services("replica-start")
-        _wait_for_replica()
+        wait_for_replica_back()
+
+
+@override_settings(REPLICA_MAX_LAG_SECONDS=2)
+def test_past_the_lag_bound_reads_go_to_the_primary_and_readyz_names_the_replica(
+    tenant, viewer_client
+):
+    with tenant_context(tenant):
+        Project.objects.create(name="replayed")
+    wait_for_replica_catch_up()  # the replica's last replayed write: a moment ago
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT pg_wal_replay_pause()")
+    try:
+        with tenant_context(tenant):
+            made = Project.objects.create(name="written elsewhere")  # not the viewer's write
+        path = f"/api/v1/projects/{made.pk}/"
+        assert viewer_client.get(path).status_code == 404  # the replica: behind, within bound
+        time.sleep(3)  # its last replayed write is now older than the bound
+        with queries_by_alias() as queries:
+            response = viewer_client.get(path)
+        assert response.status_code == 200, response.content
+        assert queries.touching("default", TABLE) and queries.touching("replica", TABLE) == []
+        ready = viewer_client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["failing"] == ["replica"]
+        assert "lags more than 2" in ready.json()["components"]["replica"]["error"]
+    finally:
+        with connections["replica"].cursor() as cursor:
+            cursor.execute("SELECT pg_wal_replay_resume()")

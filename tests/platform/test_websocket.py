@@ -1,6 +1,7 @@
 """A real WebSocket client against the running ASGI server: tenant-scoped event feeds."""
 
 import json
+import time
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -10,6 +11,7 @@ from websockets.sync.client import connect
 from apps.projects.services import create_project
 from tenants.roles import Role
 from tests.conftest import host_of, token_for
+from tests.support import processes
 from tests.support.database import wait_for_replica_catch_up
 
 
@@ -23,7 +25,11 @@ def _open(asgi_server, host: str, token: str | None = None):
 
 
 def _member_token(tenant, make_member, role=Role.VIEWER) -> str:
-    token = token_for(tenant, make_member(tenant, role))
+    return _member_token_of(tenant, make_member(tenant, role))
+
+
+def _member_token_of(tenant, user) -> str:
+    token = token_for(tenant, user)
     wait_for_replica_catch_up()
     return token
 
@@ -45,6 +51,30 @@ def test_member_receives_its_tenants_events_and_not_another_tenants(
         assert event == {"type": "project.created", "id": project.pk, "name": "live"}
         with pytest.raises(TimeoutError):
             other_ws.recv(timeout=1)
+
+
+def test_a_socket_idle_for_a_while_still_receives_the_next_event(asgi_server, tenant, make_member):
+    with _open(asgi_server, host_of(tenant), _member_token(tenant, make_member)) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        time.sleep(12)  # the server waits on Redis in 5 s blocking pops meanwhile
+        with tenant_context(tenant):
+            project = create_project(name="after a quiet while", actor=None)
+        assert json.loads(ws.recv(timeout=10))["id"] == project.pk
+
+
+def test_a_socket_opened_after_redis_restarted_is_served(asgi_server, tenant, make_member):
+    token = _member_token(tenant, make_member)
+    with _open(asgi_server, host_of(tenant), token) as ws:  # the server's pool holds connections
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+    try:
+        processes.services("redis-stop")  # other test runs share Redis: keep it short
+    finally:
+        processes.services("redis-start")
+    with _open(asgi_server, host_of(tenant), token) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        with tenant_context(tenant):
+            project = create_project(name="after the restart", actor=None)
+        assert json.loads(ws.recv(timeout=10))["id"] == project.pk
 
 
 def test_socket_without_a_token_is_closed_unauthenticated(asgi_server, tenant):
@@ -103,3 +133,34 @@ def test_a_socket_closes_when_its_api_key_is_revoked(asgi_server, tenant, make_m
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
     assert ws.close_code == 4401
+
+
+@pytest.mark.parametrize("change", ["removed", "given another role"])
+def test_a_members_socket_closes_when_they_are_removed_or_given_another_role(
+    asgi_server, tenant, make_member, client_for, change
+):
+    member = make_member(tenant, Role.EDITOR)
+    owner = client_for(tenant, make_member(tenant, Role.OWNER))
+    membership = tenant.memberships.get(user=member)
+    path = f"/api/v1/members/{membership.pk}/"
+    with _open(asgi_server, host_of(tenant), _member_token_of(tenant, member)) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        if change == "removed":
+            assert owner.delete(path).status_code == 204
+        else:
+            answer = owner.patch(path, {"role": "viewer"}, content_type="application/json")
+            assert answer.status_code == 200, answer.content
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    assert ws.close_code == 4401
+
+
+def test_another_members_removal_leaves_a_socket_open(asgi_server, tenant, make_member, client_for):
+    member, other = make_member(tenant, Role.EDITOR), make_member(tenant, Role.EDITOR)
+    owner = client_for(tenant, make_member(tenant, Role.OWNER))
+    with _open(asgi_server, host_of(tenant), _member_token_of(tenant, member)) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        removed = owner.delete(f"/api/v1/members/{tenant.memberships.get(user=other).pk}/")
+        assert removed.status_code == 204
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=2)

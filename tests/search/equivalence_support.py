@@ -1,5 +1,5 @@
-"""Support for test_backends_agree.py: random datasets, the same rows loaded into a tenant's
-Postgres schema and into an Elasticsearch index, and the rows each backend selects.
+"""Support for test_backends_agree.py: rows as plain dicts, random datasets of them, and what
+random queries should draw from, given the data (two_backends.py loads them).
 
 Rows are plain dicts (see `row`), so a failing example can be pasted into a regular test.
 """
@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Value
-from elasticsearch import Elasticsearch
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from apps.datasets.models import Annotation, DataRow, Dataset
-from search import bulk
 from search.documents import JSON_DATE
-from search.loading import rows_by_id
-from search.mapping import index_body
-from search.query.render import render_query
-from search.query.to_elasticsearch import compile_to_elasticsearch
-from search.query.to_postgres import compile_to_postgres
-from search.query.tree import And, Group, Node, Not, Or, words_of
+from search.query.tree import words_of
 
 UTC = datetime.UTC
 
@@ -32,7 +23,8 @@ DEFAULT_INSTANT = datetime.datetime(2024, 1, 31, 12, 0, tzinfo=UTC)
 
 def row(external_id: str, **fields) -> dict:
     """A row to load; what is not given takes a plain default. `dataset` is 0 or 1 (the
-    first or second dataset of the tenant); annotations are dicts as `annotation` makes."""
+    first or second dataset of the tenant); annotations and predictions are dicts as
+    `annotation` and `predicted` make."""
     return {
         "external_id": external_id,
         "dataset": 0,
@@ -43,6 +35,7 @@ def row(external_id: str, **fields) -> dict:
         "created_at": DEFAULT_INSTANT,
         "updated_at": DEFAULT_INSTANT,
         "annotations": [],
+        "predictions": [],
         **fields,
     }
 
@@ -59,6 +52,23 @@ def annotation(class_name: str = "car", **fields) -> dict:
     }
 
 
+def predicted(class_name: str = "car", **fields) -> dict:
+    """A box of 10 x 20 px (area 200) predicted by version 1 of `det` with score 0.9, not
+    evaluated, unless told otherwise."""
+    return {
+        "model": "det",
+        "version": 1,
+        "class_name": class_name,
+        "score": 0.9,
+        "rank": 0,
+        "geometry_type": "bbox",
+        "geometry": {"x": 0, "y": 0, "w": 10, "h": 20},
+        "eval": None,
+        "iou": None,
+        **fields,
+    }
+
+
 # --- random datasets ------------------------------------------------------------------------
 
 # Few keys, so that paths recur across rows and queries find them; some need quotes (and
@@ -67,6 +77,9 @@ KEYS = ("a", "b", "lens id", "")
 ATTRIBUTE_KEYS = ("occluded", "é", "x.y", 'q"\\')
 TAGS = ("train", "val", "night", "Night", "rain fog")
 CLASSES = ("car", "Car", "traffic light", "Traffic-Light 2", "person", "été")
+# Model names as training allows them (letters, digits, '.', '_', '-'): some share words.
+MODELS = ("det", "digits-cnn", "Det_v2", "cnn.small")
+VERDICTS = ("tp", "fp", "fn")
 
 # Letters and digits with plain case mappings, separators, a combining accent (not a
 # letter: it ends a word in every backend), a letter without case and a non-BMP symbol.
@@ -163,6 +176,31 @@ def annotations() -> SearchStrategy[dict]:
     )
 
 
+def predictions() -> SearchStrategy[dict]:
+    """Predicted objects of several versions of a few models: scores and IoUs are often
+    none (an fn marker, an object no evaluation judged), verdicts are any or none."""
+    fractions = st.one_of(
+        st.none(), st.sampled_from([0, 0.5, 0.6, 1, -0.0]), st.floats(0, 1, allow_nan=False)
+    )
+    bbox = st.builds(
+        lambda w, h: ("bbox", {"x": 0, "y": 0, "w": w, "h": h}),
+        st.sampled_from([0, 1, 2.5, 10]),
+        st.sampled_from([0, 1, 20]),
+    )
+    geometry = st.one_of(bbox, st.just(("none", None)))
+    return st.builds(
+        lambda g, **fields: predicted(geometry_type=g[0], geometry=g[1], **fields),
+        geometry,
+        model=st.sampled_from(MODELS),
+        version=st.integers(1, 3),
+        class_name=st.sampled_from(CLASSES),
+        score=fractions,
+        rank=st.one_of(st.none(), st.integers(0, 2)),
+        eval=st.one_of(st.none(), st.sampled_from(VERDICTS)),
+        iou=fractions,
+    )
+
+
 def random_rows(max_size: int = 30) -> SearchStrategy[list[dict]]:
     sizes = st.one_of(st.none(), st.sampled_from([0, 1, 10, 640]), st.integers(0, 5000))
     one = st.builds(
@@ -176,6 +214,7 @@ def random_rows(max_size: int = 30) -> SearchStrategy[list[dict]]:
         created_at=instants(),
         updated_at=instants(),
         annotations=st.lists(annotations(), max_size=4),
+        predictions=st.lists(predictions(), max_size=5),
     )
     return st.lists(one, min_size=1, max_size=max_size).map(_unique_external_ids)
 
@@ -204,23 +243,30 @@ def query_pools(rows: list[dict], dataset_ids: list[int]) -> dict:
     days = {datetime.date.fromisoformat(s[:10]) for s in strings if _is_day(s)}
     instants = [r[k] for r in rows for k in ("created_at", "updated_at")]
     sizes = [r[k] for r in rows for k in ("width", "height") if r[k] is not None]
+    predictions = [p for r in rows for p in r["predictions"]]
+    classes = {a["class_name"] for r in rows for a in [*r["annotations"], *predictions]}
+    fractions = [p[k] for p in predictions for k in ("score", "iou") if p[k] is not None]
     return {
         "metadata_paths": sorted(metadata_paths | {("absent",)}),
         "attribute_paths": sorted(attribute_paths | {("absent",)}),
         "tags": sorted({t for r in rows for t in r["tags"]} | {"absent"}),
-        "class_names": sorted({a["class_name"] for r in rows for a in r["annotations"]} | {"x"}),
+        "class_names": sorted(classes | {"x"}),
+        "model_names": sorted({p["model"] for p in predictions} | {"absent", "Det"}),
         "dataset_ids": dataset_ids,
         "external_ids": [r["external_id"] for r in rows] + ["absent"],
         "json_values": [*scalars, *sorted(days), *DAYS, datetime.date.max, 0, -0.0, 1.5, "", "b"],
         "words": sorted(
             {w for s in [*strings, *(r["external_id"] for r in rows)] for w in words_of(s)}
-            | {w for c in CLASSES for w in words_of(c)}
+            | {w for c in (*CLASSES, *MODELS, *VERDICTS) for w in words_of(c)}
             | {"absent"}
         ),
         "sizes": st.sampled_from(
             # s + 0.5: a bound between whole numbers, next to a value the data holds.
             [*sizes, *(s + 0.5 for s in sizes), 0, -0.0, 200, -1, 2**31, 1e20, -1e20, 2**63 - 1]
         ),
+        # Versions are whole numbers in a Postgres integer: bounds between and beyond them.
+        "versions": st.sampled_from([1, 2, 3, 2.5, 0, -0.0, -1, 2**31, 1e20, 2**63 - 1]),
+        "scores": st.sampled_from([*fractions, 0, -0.0, 0.5, 0.6, 1, 1.5, -1]),
         "times": st.sampled_from(
             [
                 *instants,
@@ -253,144 +299,3 @@ def _is_day(text: str) -> bool:
     except ValueError:
         return False
     return JSON_DATE.match(text) is not None
-
-
-# --- the two backends -----------------------------------------------------------------------
-
-
-class Backends:
-    """One tenant's rows in Postgres and in a test index, and the rows a tree selects in
-    each. Use inside the tenant's context."""
-
-    def __init__(self, es: Elasticsearch, index: str, datasets: list[Dataset]) -> None:
-        self.es, self.index, self.datasets = es, index, datasets
-        self._indexed: list[int] = []
-        self._loaded = ""
-        self._rows: dict[int, dict] = {}
-        es.indices.create(index=index, **index_body())
-
-    def drop(self) -> None:
-        self.es.indices.delete(index=self.index)
-
-    def load(self, rows: list[dict]) -> None:
-        """Replace every row of the tenant, in both backends, by `rows` (unless the same
-        rows are loaded already, as for the rule tests, which share one dataset)."""
-        # repr, not ==: 1 == 1.0 == True, but they are three different JSON values.
-        if repr(rows) == self._loaded:
-            return
-        DataRow.objects.all().delete()
-        created = DataRow.objects.bulk_create(
-            DataRow(
-                dataset=self.datasets[r["dataset"]],
-                external_id=r["external_id"],
-                media_uri=f"s3://bucket/{n}.jpg",
-                width=r["width"],
-                height=r["height"],
-                metadata=r["metadata"],
-                tags=r["tags"],
-            )
-            for n, r in enumerate(rows)
-        )
-        Annotation.objects.bulk_create(
-            Annotation(data_row=d, **a)
-            for d, r in zip(created, rows, strict=True)
-            for a in r["annotations"]
-        )
-        for d, r in zip(created, rows, strict=True):
-            DataRow.objects.filter(pk=d.pk).update(
-                created_at=r["created_at"], updated_at=r["updated_at"]
-            )
-        # As the indexer writes them: read back (the area is Postgres's), then in bulk.
-        ids = [d.pk for d in created]
-        bulk.send(
-            bulk.index_operations(self.index, rows_by_id(ids), deleted_ids=self._indexed),
-            refresh=True,
-        )
-        self._indexed, self._loaded = ids, repr(rows)
-        self._rows = dict(zip(ids, rows, strict=True))
-
-    def assert_agree(self, trees: list[Node | None]) -> list[set[str]]:
-        """The external ids each tree selects, once both backends select the same rows;
-        AssertionError naming the first tree they disagree on. All trees go in one SQL
-        query and one multi-search: a query costs little next to loading the data."""
-        in_postgres, in_elasticsearch = self._postgres_ids(trees), self._elasticsearch_ids(trees)
-        for tree, postgres_ids, elasticsearch_ids in zip(
-            trees, in_postgres, in_elasticsearch, strict=True
-        ):
-            if postgres_ids != elasticsearch_ids:
-                raise AssertionError(self._disagreement(_smallest_part(self, tree)))
-        return [self._external_ids(ids) for ids in in_postgres]
-
-    def _disagreement(self, tree: Node | None) -> str:
-        # A query is a condition on one row at a time, so one row it splits the backends
-        # on, with the query, is the whole of a minimal example: no shrinking needed.
-        (in_postgres,) = self._postgres_ids([tree])
-        (in_elasticsearch,) = self._elasticsearch_ids([tree])
-        first = min(in_postgres ^ in_elasticsearch)
-        return (
-            f"the backends disagree on {_text(tree)}\n  {tree!r}\n"
-            f"  only Postgres selects {sorted(self._external_ids(in_postgres - in_elasticsearch))}"
-            f"\n  only Elasticsearch selects "
-            f"{sorted(self._external_ids(in_elasticsearch - in_postgres))}\n"
-            f"  the first of these rows: {self._rows[first]!r}"
-        )
-
-    def disagrees(self, tree: Node) -> bool:
-        return self._postgres_ids([tree]) != self._elasticsearch_ids([tree])
-
-    def _postgres_ids(self, trees: list[Node | None]) -> list[set[int]]:
-        # UNION ALL of one filtered query per tree, each as the search service would run it.
-        parts = [
-            DataRow.objects.filter(compile_to_postgres(tree))
-            .annotate(tree=Value(i))
-            .values_list("tree", "pk")
-            for i, tree in enumerate(trees)
-        ]
-        found: list[set[int]] = [set() for _ in trees]
-        for i, pk in parts[0].union(*parts[1:], all=True):
-            found[i].add(pk)
-        return found
-
-    def _elasticsearch_ids(self, trees: list[Node | None]) -> list[set[int]]:
-        searches: list[dict] = []
-        for tree in trees:
-            searches += [
-                {"index": self.index},
-                {"query": compile_to_elasticsearch(tree), "size": 10_000, "_source": False},
-            ]
-        found = []
-        for response in self.es.msearch(searches=searches)["responses"]:
-            assert "error" not in response, response["error"]
-            found.append({int(hit["_id"]) for hit in response["hits"]["hits"]})
-        return found
-
-    def _external_ids(self, ids: set[int]) -> set[str]:
-        return {self._rows[pk]["external_id"] for pk in ids}
-
-
-def _smallest_part(backends: Backends, tree: Node | None) -> Node | None:
-    """The smallest part of `tree` the backends still disagree on (a hand-made shrink: the
-    first part that does, then the first of its parts, ...)."""
-    while tree is not None:
-        smaller = next((p for p in _parts(tree) if backends.disagrees(p)), None)
-        if smaller is None:
-            return tree
-        tree = smaller
-    return tree
-
-
-def _parts(tree: Node) -> list[Node]:
-    match tree:
-        case And(children) | Or(children):
-            return list(children)
-        case Not(child):
-            return [child]
-        case Group(kind, And(children) | Or(children)):
-            return [Group(kind, c) for c in children]
-        case Group(kind, Not(child)):
-            return [Group(kind, child)]
-    return []
-
-
-def _text(tree: Node | None) -> str:
-    return "(every row)" if tree is None else render_query(tree)

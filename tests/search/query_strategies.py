@@ -2,9 +2,10 @@
 
 `queries()` yields trees the parser could have produced: flattened And/Or of two or more
 children, operators and literals that fit their field, label(...) groups holding annotation
-fields only, text patterns already split into words. Give it the keys, tags, class names,
-dataset ids and values of the data under test, and the random queries will hit that data;
-leave a pool out (None) and it draws arbitrary values, which suits syntax tests.
+fields only and prediction(...) groups prediction fields only, text patterns already split
+into words. Give it the keys, tags, class names, model names, dataset ids and values of the
+data under test, and the random queries will hit that data; leave a pool out (None) and it
+draws arbitrary values, which suits syntax tests.
 
     @given(queries(metadata_paths=[("camera",), ("lens", "mm")], tags=["night", "rain"]))
     def test_backends_agree(tree): ...
@@ -113,14 +114,19 @@ def queries(
     words: Sequence[str] | None = None,
     sizes: SearchStrategy[int | float] | None = None,
     times: SearchStrategy[datetime.date | datetime.datetime] | None = None,
+    model_names: Sequence[str] | None = None,
+    versions: SearchStrategy[int | float] | None = None,
+    scores: SearchStrategy[int | float] | None = None,
     max_leaves: int = 8,
 ) -> SearchStrategy[Node]:
     """Random valid trees over the given pools (None: arbitrary values).
 
     `json_values` are compared with metadata and attributes paths (strings, numbers, bools,
     dates; no datetimes), `words` make `~` patterns, `sizes` are compared with width, height
-    and area, `times` with created_at and updated_at. Values no query can write (a NUL, an
-    integer beyond 64 bits, a naive datetime) are left out of the pools."""
+    and area, `times` with created_at and updated_at, `class_names` with the class of an
+    annotation or a prediction, `versions` with a prediction's version and `scores` with its
+    score and iou. Values no query can write (a NUL, an integer beyond 64 bits, a naive
+    datetime) are left out of the pools."""
     if json_values is not None:  # metadata compares dates by day: no instants there
         json_values = [v for v in json_values if not isinstance(v, datetime.datetime)]
     pools = _Pools(
@@ -132,17 +138,31 @@ def queries(
         external_ids=_pool(external_ids, strings()),
         json_values=_pool(json_values, st.one_of(strings(), numbers(), st.booleans(), days())),
         patterns=_patterns(words),
-        sizes=(sizes if sizes is not None else numbers()).filter(
-            lambda v: writable_literal(v) and not isinstance(v, bool)
-        ),
+        sizes=_numbers(sizes),
         times=(times if times is not None else st.one_of(days(), instants())).filter(
             writable_literal
         ),
+        model_names=_pool(model_names, strings()),
+        versions=_numbers(versions),
+        scores=_numbers(scores),
     )
-    annotation = st.recursive(_annotation_leaves(pools), _branches, max_leaves=max_leaves)
-    groups = st.one_of(st.none(), annotation).map(lambda c: Group(GroupKind.LABEL, c))
+    groups = st.one_of(
+        _groups(GroupKind.LABEL, _annotation_leaves(pools), max_leaves),
+        _groups(GroupKind.PREDICTION, _prediction_leaves(pools), max_leaves),
+    )
     row = st.recursive(st.one_of(_row_leaves(pools), groups), _branches, max_leaves=max_leaves)
     return row.filter(_within_limits)
+
+
+def _numbers(pool: SearchStrategy[int | float] | None) -> SearchStrategy[int | float]:
+    return (pool if pool is not None else numbers()).filter(
+        lambda v: writable_literal(v) and not isinstance(v, bool)
+    )
+
+
+def _groups(kind: GroupKind, leaves: SearchStrategy[Node], max_leaves: int) -> SearchStrategy:
+    conditions = st.recursive(leaves, _branches, max_leaves=max_leaves)
+    return st.one_of(st.none(), conditions).map(lambda c: Group(kind, c))
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,9 @@ class _Pools:
     patterns: SearchStrategy[tuple[str, ...]]
     sizes: SearchStrategy[int | float]
     times: SearchStrategy[datetime.date | datetime.datetime]
+    model_names: SearchStrategy[str]
+    versions: SearchStrategy[int | float]
+    scores: SearchStrategy[int | float]
 
 
 def _pool(
@@ -246,6 +269,38 @@ def _annotation_leaves(p: _Pools) -> SearchStrategy[Node]:
         _compares(area, (*EQUALITY, *ORDERING), p.sizes),
         _ins(area, p.sizes),
         _json_conditions(attributes, p),
+    )
+
+
+def _prediction_leaves(p: _Pools) -> SearchStrategy[Node]:
+    model = st.just(Field("model", FieldKind.STRING))
+    version = st.just(Field("version", FieldKind.NUMBER))
+    rank = st.just(Field("rank", FieldKind.NUMBER))
+    class_ = st.just(Field("class", FieldKind.STRING))
+    area = st.just(Field("area", FieldKind.NUMBER))
+    # score and iou are both none on some objects (an fn marker, an unevaluated one).
+    fractions = st.sampled_from([Field("score", FieldKind.NUMBER), Field("iou", FieldKind.NUMBER)])
+    eval_ = st.just(Field("eval", FieldKind.STRING))
+    verdicts = st.sampled_from(["tp", "fp", "fn"])
+    return st.one_of(
+        _compares(model, EQUALITY, p.model_names),
+        _ins(model, p.model_names),
+        _text_matches(model, p.patterns),
+        _compares(version, (*EQUALITY, *ORDERING), p.versions),
+        _ins(version, p.versions),
+        # Ranks are whole numbers like versions (and none on an fn marker).
+        _compares(rank, (*EQUALITY, *ORDERING), p.versions),
+        _ins(rank, p.versions),
+        _compares(class_, EQUALITY, p.class_names),
+        _ins(class_, p.class_names),
+        _text_matches(class_, p.patterns),
+        _compares(fractions, (*EQUALITY, *ORDERING), p.scores),
+        _ins(fractions, p.scores),
+        _compares(area, (*EQUALITY, *ORDERING), p.sizes),
+        _ins(area, p.sizes),
+        _compares(eval_, EQUALITY, verdicts),
+        _ins(eval_, verdicts),
+        _text_matches(eval_, p.patterns),
     )
 
 

@@ -32,6 +32,11 @@ CLASS = Field("class", FieldKind.STRING)
 AREA = Field("area", FieldKind.NUMBER)
 EXTERNAL_ID = Field("external_id", FieldKind.STRING)
 UPDATED = Field("updated_at", FieldKind.DATETIME)
+MODEL = Field("model", FieldKind.STRING)
+VERSION = Field("version", FieldKind.NUMBER)
+SCORE = Field("score", FieldKind.NUMBER)
+EVAL = Field("eval", FieldKind.STRING)
+IOU = Field("iou", FieldKind.NUMBER)
 
 
 def meta(*path: str) -> Field:
@@ -50,6 +55,10 @@ def at(*fields: int, offset_minutes: int = 0) -> datetime.datetime:
 
 def label(condition: Node | None) -> Group:
     return Group(GroupKind.LABEL, condition)
+
+
+def prediction(condition: Node | None) -> Group:
+    return Group(GroupKind.PREDICTION, condition)
 
 
 def w(op: str, value: int) -> Compare:

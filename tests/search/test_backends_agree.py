@@ -24,16 +24,17 @@ from search.client import elasticsearch_client
 from search.query.parser import parse_query
 from search.query.to_elasticsearch import compile_to_elasticsearch
 from search.query.to_postgres import compile_to_postgres
-from search.query.tree import Compare, Comparison, Field, FieldKind, Group, GroupKind, In, Node
+from search.query.tree import Compare, Comparison, Field, FieldKind, In, Node
 from tenants.services import create_tenant
 from tests.search.equivalence_support import (
-    Backends,
     annotation,
+    predicted,
     query_pools,
     random_rows,
     row,
 )
 from tests.search.query_strategies import queries
+from tests.search.two_backends import Backends
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +185,13 @@ RULE_ROWS = [
                 source="model",
             ),
         ],
+        predictions=[
+            predicted("car", score=0.95),
+            predicted("traffic light", score=0.4, geometry={"x": 0, "y": 0, "w": 5, "h": 5}),
+            # Version 2, evaluated: the car found again, and a false person.
+            predicted("car", version=2, score=0.8, eval="tp", iou=0.75),
+            predicted("person", version=2, score=0.55, eval="fp", iou=0.1),
+        ],
     ),
     row(
         "nulls",
@@ -191,6 +199,12 @@ RULE_ROWS = [
         created_at=_at("2024-01-30T23:59:59.999999+00:00"),
         metadata={"camera": "rear", "n": "5", "taken": "2024-02-01", "a": "rainy", "b": "night"},
         annotations=[annotation("person", geometry_type="none", geometry=None, source="model")],
+        predictions=[
+            # An evaluation's marker for a person no prediction of version 2 matched.
+            predicted("person", version=2, score=None, eval="fn"),
+            # A whole-image classification: no box, no area.
+            predicted("night", model="digits-cnn", score=0.3, geometry_type="none", geometry=None),
+        ],
     ),
     row("bare"),
     row(
@@ -210,6 +224,12 @@ RULE_ROWS = [
         annotations=[
             annotation("car", geometry={"x": 0, "y": 0, "w": 2, "h": 3}),
             annotation("truck", geometry={"x": 0, "y": 0, "w": 100, "h": 100}),
+        ],
+        predictions=[
+            predicted(
+                "7", model="digits-cnn", version=3, score=0.6, geometry_type="none", geometry=None
+            ),
+            predicted("truck", model="Det_v2", score=1, eval="tp", iou=1.0),
         ],
     ),
 ]
@@ -247,6 +267,45 @@ RULES = [
     ("label(attributes.occluded = true AND class = 'car')", {"plain"}),
     ("label(attributes.color = 'blue')", {"plain"}),
     ("label(NOT attributes.occluded EXISTS)", {"plain", "nulls", "numbers"}),
+    # Prediction groups: one predicted object satisfies the whole group.
+    ("prediction()", {"plain", "nulls", "numbers"}),
+    ("NOT prediction()", {"bare"}),
+    ("prediction(model = 'det')", {"plain", "nulls"}),
+    ("prediction(model = 'digits-cnn' AND score < 0.6)", {"nulls"}),
+    ("prediction(model = 'digits-cnn' AND score <= 0.6)", {"nulls", "numbers"}),
+    ("prediction(model = 'det' AND version = 2 AND class = 'person')", {"plain", "nulls"}),
+    ("prediction(version = 2 AND score > 0.9)", set()),
+    ("prediction(version = 2) AND prediction(score > 0.9)", {"plain"}),
+    ("prediction(version > 1.5 AND version < 2.5)", {"plain", "nulls"}),
+    ("prediction(version = 2.5)", set()),
+    ("prediction(version >= 3)", {"numbers"}),
+    ("prediction(eval = 'fp')", {"plain"}),
+    ("prediction(eval IN ('tp', 'fn'))", {"plain", "nulls", "numbers"}),
+    ("prediction(class = 'car' AND eval = 'tp' AND iou >= 0.5)", {"plain"}),
+    (
+        "label(class = 'car') AND NOT prediction(model = 'det' AND class = 'car' AND iou >= 0.5)",
+        {"numbers"},
+    ),
+    ("prediction(class ~ 'LIGHT')", {"plain"}),
+    ("prediction(model ~ 'cnn')", {"nulls", "numbers"}),
+    ("prediction(model ~ 'det')", {"plain", "nulls", "numbers"}),
+    ("prediction(eval ~ 'FN')", {"nulls"}),
+    ("prediction(area = 25 AND score < 0.5)", {"plain"}),
+    ("prediction(area > 0 AND model = 'digits-cnn')", set()),
+    # Nones: a comparison on a score, IoU, verdict or area that is none never matches; its
+    # NOT (and !=) does.
+    ("prediction(score >= 0)", {"plain", "nulls", "numbers"}),
+    ("prediction(version = 2 AND score >= 0)", {"plain"}),
+    ("prediction(version = 2 AND NOT score >= 0)", {"nulls"}),
+    ("prediction(version = 2 AND score != 0.8)", {"plain", "nulls"}),
+    ("prediction(iou < 2)", {"plain", "numbers"}),
+    ("prediction(NOT iou < 2)", {"plain", "nulls", "numbers"}),
+    ("prediction(model = 'digits-cnn' AND eval != 'tp')", {"nulls", "numbers"}),
+    ("prediction(model = 'digits-cnn' AND eval NOT IN ('tp', 'fp', 'fn'))", {"nulls", "numbers"}),
+    ("prediction(model = 'digits-cnn' AND area != 1)", {"nulls", "numbers"}),
+    # A label group and a prediction group are about different things.
+    ("label(class = 'truck') AND prediction(class = 'truck')", {"numbers"}),
+    ("label(class = 'traffic light' AND source = 'model') AND prediction(score < 0.5)", {"plain"}),
     # JSON paths: objects, arrays, arrays of objects, never arrays in arrays.
     ("metadata.nested.lens.mm >= 35", {"plain"}),
     ("metadata.\"lens id\" = 'wide'", {"plain"}),
@@ -347,9 +406,3 @@ def test_datasets_are_compared_by_id(backends):
 def test_a_dataset_name_must_be_resolved_before_compiling(compile_tree):
     with pytest.raises(AssertionError, match="resolve names first"):
         compile_tree(Compare(Field("dataset", FieldKind.DATASET), Comparison.EQ, "highway"))
-
-
-@pytest.mark.parametrize("compile_tree", [compile_to_postgres, compile_to_elasticsearch])
-def test_predictions_are_not_compiled_yet(compile_tree):
-    with pytest.raises(NotImplementedError, match="predictions are not stored yet"):
-        compile_tree(Group(GroupKind.PREDICTION, None))

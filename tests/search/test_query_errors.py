@@ -28,7 +28,6 @@ SYNTAX = QueryErrorCode.QUERY_SYNTAX
 UNKNOWN = QueryErrorCode.UNKNOWN_FIELD
 MISMATCH = QueryErrorCode.TYPE_MISMATCH
 INVALID = QueryErrorCode.INVALID_VALUE
-UNSUPPORTED = QueryErrorCode.UNSUPPORTED
 TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
 
 
@@ -52,6 +51,9 @@ TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
         ("metadata.5x = 1", SYNTAX, 1, 10),
         ("metadata.é€ = 1", SYNTAX, 1, 10),
         ("label(label())", SYNTAX, 1, 7),
+        ("label(prediction())", SYNTAX, 1, 7),
+        ("prediction(label())", SYNTAX, 1, 12),
+        ("prediction(class = 'car' AND prediction())", SYNTAX, 1, 30),
         ("label(", SYNTAX, 1, 7),
         ("EXISTS", SYNTAX, 1, 7),
         ("NOT", SYNTAX, 1, 4),
@@ -67,6 +69,16 @@ TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
         ("label(width = 1)", UNKNOWN, 1, 7),
         ("label(class = 'car' AND metadata.x = 1)", UNKNOWN, 1, 25),
         ("label(text ~ 'a')", UNKNOWN, 1, 7),
+        ("score < 0.5", UNKNOWN, 1, 1),
+        ("width > 1 AND model = 'det'", UNKNOWN, 1, 15),
+        ("label(score < 0.5)", UNKNOWN, 1, 7),
+        ("label(class = 'car' AND eval = 'tp')", UNKNOWN, 1, 25),
+        ("prediction(attributes.occluded = true)", UNKNOWN, 1, 12),
+        ("prediction(source = 'model')", UNKNOWN, 1, 12),
+        ("prediction(width > 1)", UNKNOWN, 1, 12),
+        ("prediction(score > 0.5 AND metadata.x = 1)", UNKNOWN, 1, 28),
+        ("prediction(scores > 0.5)", UNKNOWN, 1, 12),
+        ("prediction(score.x > 0.5)", UNKNOWN, 1, 12),
         # type_mismatch
         ("width < 'big'", MISMATCH, 1, 9),
         ("width = true", MISMATCH, 1, 9),
@@ -97,6 +109,11 @@ TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
         ("width NOT IN ('a')", MISMATCH, 1, 15),
         ("label(class > 'a')", MISMATCH, 1, 13),
         ("label(area = 'big')", MISMATCH, 1, 14),
+        ("prediction(score > 'high')", MISMATCH, 1, 20),
+        ("prediction(version = true)", MISMATCH, 1, 22),
+        ("prediction(model < 'm')", MISMATCH, 1, 18),
+        ("prediction(iou ~ 'x')", MISMATCH, 1, 16),
+        ("prediction(eval IN ('tp', 1))", MISMATCH, 1, 27),
         # invalid_value
         ("created_at = 2024-02-30", INVALID, 1, 14),
         ("created_at = 2023-02-29", INVALID, 1, 14),
@@ -120,9 +137,9 @@ TOO_COMPLEX = QueryErrorCode.QUERY_TOO_COMPLEX
         (r"metadata.x = '\ud800'", INVALID, 1, 14),
         (r"metadata.x = '\ude00\ud83d'", INVALID, 1, 14),
         (r"metadata.'a\u0000' = 1", INVALID, 1, 10),
-        # unsupported
-        ("prediction(class = 'car')", UNSUPPORTED, 1, 1),
-        ("width = 1 OR PREDICTION()", UNSUPPORTED, 1, 14),
+        ("prediction(eval = 'tn')", INVALID, 1, 19),
+        ("prediction(eval IN ('tp', 'FP'))", INVALID, 1, 27),
+        ("prediction(score < 1e999)", INVALID, 1, 20),
         # query_too_complex
         ("width IN (" + ", ".join(["1"] * 1001) + ")", TOO_COMPLEX, 1, 11 + 3 * 1000),
     ],
@@ -139,7 +156,7 @@ def test_error_names_code_and_position(query, code, line, column):
         ("width > 100\n  AND\n  height = 'x'", MISMATCH, 3, 12),
         ("width > 100 AND\n\tlabel(class = 'car' AND\n\t      wdth > 10)", UNKNOWN, 3, 8),
         ("tags CONTAINS 'a' OR\n  metadata.x = 'unclosed\n  AND width = 1", SYNTAX, 2, 16),
-        ("\n\n   prediction()", UNSUPPORTED, 3, 4),
+        ("\n\n   prediction(eval = 'ok')", INVALID, 3, 22),
         ("width = 1 OR\n  created_at = 2024-13-01", INVALID, 2, 16),
         ("metadata.a = 'x\\'y' AND\n    metadata.b = '\\z'", SYNTAX, 2, 19),
     ],
@@ -170,15 +187,67 @@ def test_row_field_inside_label_lists_annotation_fields():
     assert "class, source, type, area, attributes.<key>" in message
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "score < 0.5",
+            "score is a field of a predicted object: write prediction(score ...); the fields "
+            "outside label(...) and prediction(...) are external_id, dataset, width, height, "
+            "created_at, updated_at, tags, text, metadata.<key>",
+        ),
+        (
+            "class = 'car'",
+            "class is a field of an annotation or a predicted object: write label(class ...) or "
+            "prediction(class ...); the fields outside label(...) and prediction(...) are "
+            "external_id, dataset, width, height, created_at, updated_at, tags, text, "
+            "metadata.<key>",
+        ),
+        (
+            "prediction(attributes.occluded = true)",
+            "attributes is a field of an annotation: write it inside label(...); the fields "
+            "inside prediction(...) are model, version, class, score, rank, area, eval, iou",
+        ),
+        (
+            "label(iou > 0.5)",
+            "iou is a field of a predicted object: write it inside prediction(...); the fields "
+            "inside label(...) are class, source, type, area, attributes.<key>",
+        ),
+        (
+            "prediction(height > 100)",
+            "height is a field of the data row: write it outside prediction(...); the fields "
+            "inside prediction(...) are model, version, class, score, rank, area, eval, iou",
+        ),
+        (
+            "prediction(Score > 0.5)",
+            "there is no field Score (did you mean score?); the fields inside prediction(...) "
+            "are model, version, class, score, rank, area, eval, iou",
+        ),
+        (
+            "prediction(occluded = true)",
+            "there is no field occluded; the fields inside prediction(...) are model, version, "
+            "class, score, rank, area, eval, iou",
+        ),
+    ],
+)
+def test_a_field_out_of_its_scope_is_told_where_it_belongs(query, message):
+    assert error_of(query).message == message
+
+
+def test_eval_names_its_choices():
+    assert error_of("prediction(eval = 'TP')").message == "eval is 'tp', 'fp' or 'fn', not 'TP'"
+
+
+def test_a_group_inside_a_prediction_group_is_refused_as_syntax():
+    assert error_of("prediction(label(class = 'car'))").message == (
+        "label(...) cannot nest inside prediction(...): one prediction(...) already describes "
+        "one predicted object; put all its conditions there"
+    )
+
+
 def test_error_renders_its_position():
     assert str(error_of("width = 'big'")).endswith("(line 1, column 9)")
     assert error_of("width = 'big'").as_dict()["code"] == "type_mismatch"
-
-
-def test_prediction_is_refused_before_its_contents_are_read():
-    error = error_of("prediction(model = 'yolo' AND score > 0.5)")
-    assert error.code is UNSUPPORTED
-    assert error.message == "prediction(...) is not available yet: predictions are not stored"
 
 
 # --- limits ---------------------------------------------------------------------------------

@@ -27,12 +27,17 @@ from tests.search.query_trees import (
     CLASS,
     CREATED,
     DATASET,
+    EVAL,
     EXTERNAL_ID,
     HEIGHT,
+    IOU,
+    MODEL,
+    SCORE,
     TAGS,
     TEXT,
     UPDATED,
     UTC,
+    VERSION,
     WIDTH,
     assert_same,
     at,
@@ -40,6 +45,7 @@ from tests.search.query_trees import (
     error_of,
     label,
     meta,
+    prediction,
     w,
 )
 
@@ -109,6 +115,44 @@ def test_condition_parses_into_its_node(query, expected):
     ],
 )
 def test_label_group_parses_with_annotation_fields(query, expected):
+    assert_same(parse_query(query), expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("prediction()", prediction(None)),
+        (
+            "prediction(model = 'digits-cnn' AND score < 0.6)",
+            prediction(
+                And(
+                    (
+                        Compare(MODEL, Comparison.EQ, "digits-cnn"),
+                        Compare(SCORE, Comparison.LT, 0.6),
+                    )
+                )
+            ),
+        ),
+        (
+            "prediction(version IN (1, 2) OR iou >= 0.5)",
+            prediction(Or((In(VERSION, (1, 2)), Compare(IOU, Comparison.GE, 0.5)))),
+        ),
+        ("prediction(eval != 'fn')", prediction(Compare(EVAL, Comparison.NE, "fn"))),
+        ("prediction(class ~ 'Traffic light')", prediction(TextMatch(CLASS, ("traffic", "light")))),
+        ("prediction(area > 500)", prediction(Compare(AREA, Comparison.GT, 500))),
+        ("PREDICTION(model ~ 'cnn')", prediction(TextMatch(MODEL, ("cnn",)))),
+        (
+            "label(class = 'car') AND NOT prediction(class = 'car')",
+            And(
+                (
+                    label(Compare(CLASS, Comparison.EQ, "car")),
+                    Not(prediction(Compare(CLASS, Comparison.EQ, "car"))),
+                )
+            ),
+        ),
+    ],
+)
+def test_prediction_group_parses_with_prediction_fields(query, expected):
     assert_same(parse_query(query), expected)
 
 

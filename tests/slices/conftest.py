@@ -45,4 +45,5 @@ def scene(tenant, dataset, run_import) -> dict:  # noqa: F811 (the fixtures impo
 
 @pytest.fixture
 def viewer(tenant, make_member, client_for):
-    return client_for(tenant, make_member(tenant, Role.VIEWER))
+    """A viewer reading what the editor writes."""
+    return client_for(tenant, make_member(tenant, Role.VIEWER), reads_others=True)

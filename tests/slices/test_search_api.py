@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.datasets.models import DataRow, Dataset
+from apps.predictions.models import Prediction
 from apps.projects.models import Project
-from tests.slices.conftest import SCENE_SIZE, scene_row
+from apps.training.models import Model, ModelVersion
+from tests.search.conftest import wait_until_indexed
+from tests.search.documented_examples import (
+    DOC_ROWS,
+    HIGHWAY,
+    documented_examples,
+    importable,
+    meanings,
+    words_of,
+)
+from tests.slices.conftest import SCENE_SIZE, jsonl, scene_row
 
 BACKENDS = ["elasticsearch", "postgres"]
 
@@ -120,7 +129,7 @@ def test_datasets_can_be_named_in_the_query(viewer, scene):
         ("metadata.camera = 'front' AND", "query_syntax", 1, 30),
         ("colour = 'red'", "unknown_field", 1, 1),
         ("label(class = 'car' AND\n  widht > 3)", "unknown_field", 2, 3),
-        ("prediction(score < 0.4)", "unsupported", 1, 1),
+        ("prediction(scor < 0.4)", "unknown_field", 1, 12),
     ],
 )
 def test_a_bad_query_answers_400_pointing_at_the_column(viewer, query, code, line, column):
@@ -151,6 +160,10 @@ def test_fields_list_builtins_and_the_metadata_keys_seen(viewer, scene):
     assert names["metadata.i"]["types"] == ["number"]
     assert names["metadata.camera"]["types"] == ["string"]
     assert {f["name"] for f in body["label_fields"]} >= {"class", "area"}
+    # Every field prediction(...) takes, as the query language checks them.
+    assert [f["name"] for f in body["prediction_fields"]] == [
+        "model", "version", "class", "score", "rank", "area", "eval", "iou",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -193,20 +206,82 @@ def test_fields_come_from_postgres_where_the_tenant_has_no_index(tenant, viewer)
     }
 
 
-def _documented_examples() -> list[str]:
-    text = (Path(__file__).resolve().parents[2] / "docs" / "query-language.md").read_text()
-    return re.findall(r"```query\n(.*?)```", text, flags=re.S)
+def _store_predictions_and_times(dataset_id: int) -> None:
+    """Inside the tenant: the doc rows' predictions, and their times (the outbox triggers
+    send both to the index, as they do any change to a row)."""
+    ids = dict(
+        DataRow.objects.using("default")
+        .filter(dataset_id=dataset_id)
+        .values_list("external_id", "pk")
+    )
+    versions: dict[tuple[str, int], ModelVersion] = {}
+    for key in dict.fromkeys(
+        (p["model"], p["version"]) for r in DOC_ROWS for p in r["predictions"]
+    ):
+        model, _ = Model.objects.using("default").get_or_create(
+            name=key[0], defaults={"task": "detection"}
+        )
+        versions[key] = ModelVersion.objects.create(
+            model=model, version=key[1], spec="test", artifact=f"{key[0]}/{key[1]}"
+        )
+    Prediction.objects.bulk_create(
+        Prediction(
+            data_row_id=ids[row["external_id"]],
+            model_version=versions[p["model"], p["version"]],
+            class_name=p["class"],
+            score=p["score"],
+            rank=p["rank"],
+            geometry_type="none" if p["bbox"] is None else "bbox",
+            geometry=None if p["bbox"] is None else dict(zip("xywh", p["bbox"], strict=True)),
+            eval=p["eval"],
+            iou=p["iou"],
+        )
+        for row in DOC_ROWS
+        for p in row["predictions"]
+    )
+    for row in DOC_ROWS:
+        DataRow.objects.filter(pk=ids[row["external_id"]]).update(
+            created_at=row["created_at"], updated_at=row["updated_at"]
+        )
 
 
-@pytest.mark.parametrize("query", _documented_examples())
-def test_every_documented_example_answers_alike_on_both_backends(viewer, scene, query):
-    answers = [
-        post(viewer, "/api/v1/search/", {"query": query, "backend": b, "page_size": 1000})
-        for b in BACKENDS
-    ]
-    es, pg = (a.json() for a in answers)
-    assert answers[0].status_code == answers[1].status_code
-    if answers[0].status_code == 200:
-        assert [r["id"] for r in es["rows"]] == [r["id"] for r in pg["rows"]]
-    else:  # only a dataset name the tenant does not have
-        assert (es["code"], pg["code"]) == ("unknown_dataset", "unknown_dataset")
+@pytest.fixture
+def documented(tenant, editor, scene, run_import) -> list[dict]:
+    """The scene, and beside it the rows made for the page's examples in a dataset named as
+    an example names one, all indexed: every row as the examples' meanings read it, in id
+    order."""
+    highway = post(editor, "/api/v1/datasets/", {"project": scene["project"], "name": HIGHWAY})
+    assert highway.status_code == 201, highway.content
+    highway_id = highway.json()["id"]
+    job = run_import(highway_id, jsonl([importable(r) for r in DOC_ROWS]))
+    assert job["created"] == len(DOC_ROWS)
+    with tenant_context(tenant):
+        _store_predictions_and_times(highway_id)
+    wait_until_indexed(tenant)
+    # The scene's rows were made during this run, after every instant the examples name.
+    now = timezone.now()
+    scene_rows = [
+        {**scene_row(i), "dataset": scene["id"], "predictions": [], "created_at": now,
+         "updated_at": now}
+        for i in range(SCENE_SIZE)
+    ]  # fmt: skip
+    return scene_rows + [{**r, "dataset": highway_id} for r in DOC_ROWS]
+
+
+@pytest.mark.parametrize("query", documented_examples())
+def test_every_documented_example_selects_the_rows_it_describes_on_both_backends(
+    viewer, documented, query
+):
+    meaning = meanings(highway_id=documented[-1]["dataset"]).get(words_of(query))
+    assert meaning, f"an example of docs/query-language.md that this test does not know: {query}"
+    wanted = [r["external_id"] for r in documented if meaning(r)]
+    # Rows on both sides of the example, so that a backend can be wrong either way.
+    assert 0 < len(wanted) < len(documented), f"no row, or every row, matches {query}"
+    for backend in BACKENDS:
+        answer = search(viewer, {"query": query, "backend": backend, "page_size": 1000})
+        found = [r["external_id"] for r in answer["rows"]]
+        assert (answer["backend"], found, answer["total"]) == (backend, wanted, len(wanted))
+
+
+def test_every_example_known_is_on_the_page():
+    assert set(meanings(highway_id=0)) - {words_of(q) for q in documented_examples()} == set()

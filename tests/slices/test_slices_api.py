@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
-from apps.slices.models import Slice
 from tenants.roles import Role
 from tests.slices.conftest import SCENE_SIZE, scene_row
+from tests.support.stored import shown
+
+SLICES = "/api/v1/slices/"
 
 FRONT = [scene_row(i)["external_id"] for i in range(SCENE_SIZE) if i % 3 == 0]
 
@@ -48,38 +50,44 @@ def test_a_slice_pages_through_the_rows_its_query_matches(editor, front_slice):
     assert count["count"] == len(FRONT)
 
 
-def test_a_slice_with_a_bad_query_is_refused_and_not_stored(tenant, editor, scene):
+def test_a_slice_with_a_bad_query_is_refused_and_not_stored(editor, front_slice):
+    before = shown(editor, SLICES)
     response = post(
-        editor, "/api/v1/slices/", {"name": "bad", "dataset": scene["id"], "query": "width > 'x'"}
+        editor, SLICES, {"name": "bad", "dataset": front_slice["dataset"], "query": "width > 'x'"}
     )
     assert response.status_code == 400
     assert (response.json()["code"], response.json()["column"]) == ("type_mismatch", 9)
-    with tenant_context(tenant):
-        assert not Slice.objects.using("default").filter(name="bad").exists()
+    assert shown(editor, SLICES) == before
 
 
-def test_a_slice_name_with_a_nul_character_is_refused_and_not_stored(tenant, editor, scene):
-    response = post(editor, "/api/v1/slices/", {"name": "a\u0000b", "dataset": scene["id"]})
+def test_a_slice_name_with_a_nul_character_is_refused_and_not_stored(editor, front_slice):
+    before = shown(editor, SLICES)
+    response = post(editor, SLICES, {"name": "a\u0000b", "dataset": front_slice["dataset"]})
     assert response.status_code == 400
     assert "name" in response.json()["fields"]
-    with tenant_context(tenant):
-        assert not Slice.objects.using("default").exists()
+    assert shown(editor, SLICES) == before
 
 
 def test_a_slice_name_is_unique_in_its_dataset(editor, front_slice):
-    response = post(editor, "/api/v1/slices/", {"name": "front", "dataset": front_slice["dataset"]})
+    before = shown(editor, SLICES)
+    response = post(editor, SLICES, {"name": "front", "dataset": front_slice["dataset"]})
     assert (response.status_code, response.json()["code"]) == (409, "slice_name_taken")
+    assert shown(editor, SLICES) == before
 
 
-def test_a_slice_of_an_unknown_dataset_is_404(editor, scene):
-    response = post(editor, "/api/v1/slices/", {"name": "x", "dataset": scene["id"] + 99})
+def test_a_slice_of_an_unknown_dataset_is_404(editor, front_slice):
+    before = shown(editor, SLICES)
+    response = post(editor, SLICES, {"name": "x", "dataset": front_slice["dataset"] + 99})
     assert response.status_code == 404
+    assert shown(editor, SLICES) == before
 
 
 def test_changing_a_slice_query_is_checked(editor, front_slice):
     path = f"/api/v1/slices/{front_slice['id']}/"
+    before = shown(editor, path, f"{path}rows/")
     bad = editor.patch(path, {"query": "label(area > )"}, content_type="application/json")
     assert bad.status_code == 400
+    assert shown(editor, path, f"{path}rows/") == before
     good = editor.patch(path, {"query": "metadata.i < 3"}, content_type="application/json")
     assert good.status_code == 200
     assert all_pages(editor, f"{path}rows/")[0] == ["img-000", "img-001", "img-002"]
@@ -109,10 +117,13 @@ def test_snapshots_freeze_the_rows_and_are_numbered(editor, front_slice, scene):
 
 
 def test_viewers_read_slices_but_cannot_make_them(viewer, front_slice):
+    snapshots = f"/api/v1/slices/{front_slice['id']}/snapshots/"
     assert viewer.get(f"/api/v1/slices/{front_slice['id']}/rows/").status_code == 200
-    refused = post(viewer, "/api/v1/slices/", {"name": "v", "dataset": front_slice["dataset"]})
+    before = shown(viewer, SLICES, snapshots)
+    refused = post(viewer, SLICES, {"name": "v", "dataset": front_slice["dataset"]})
     assert refused.status_code == 403
-    assert post(viewer, f"/api/v1/slices/{front_slice['id']}/snapshots/").status_code == 403
+    assert post(viewer, snapshots).status_code == 403
+    assert shown(viewer, SLICES, snapshots) == before
 
 
 def test_slices_of_one_tenant_are_not_found_in_another(

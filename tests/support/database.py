@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
 from django.db import connections
+
+from tests.support.processes import services
+from tests.support.queries import in_recovery
 
 
 def _maintenance_conninfo(alias: str) -> dict:
@@ -52,3 +57,30 @@ def wait_for_replica_catch_up(timeout: float = 10.0) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError("the replica did not catch up")
+
+
+def wait_for_replica_back(timeout: float = 60.0) -> None:
+    """Until the replica, started again, answers as a standby."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if in_recovery("replica"):
+                return
+        except Exception:
+            connections["replica"].close()
+        time.sleep(0.2)
+    raise RuntimeError("the replica did not come back")
+
+
+@contextmanager
+def replica_stopped() -> Iterator[None]:
+    """The real replica stopped for the block (other test runs share it: keep it short), and
+    started again and answering after it, whatever happens."""
+    for alias in connections:
+        connections[alias].close()
+    services("replica-stop")
+    try:
+        yield
+    finally:
+        services("replica-start")
+        wait_for_replica_back()

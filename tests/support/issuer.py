@@ -1,5 +1,5 @@
 """A second, external OpenID Connect issuer for the tests: its own RSA and EC keys, its
-discovery document and JWKS served over HTTP on loopback."""
+discovery document and JWKS served over HTTP on loopback, and the ways it misbehaves."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -33,9 +34,19 @@ class SigningKey:
 
 
 class ExternalIssuer:
+    """The issuer's HTTP server, which a test can make misbehave: `keys` is what its JWKS
+    publishes (withdraw a key by removing it), `delays` holds an endpoint's answer back
+    ("discovery" or "jwks": seconds), and `stop` shuts the server down for real, so that
+    connections to it are refused. `fetches` counts the requests each endpoint received."""
+
+    PATHS = {"/.well-known/openid-configuration": "discovery", "/jwks.json": "jwks"}
+
     def __init__(self):
         self.keys = [SigningKey("RS256"), SigningKey("ES256")]
-        self.jwks_fetches = 0
+        self.delays: dict[str, float] = {}
+        self.fetches: Counter[str] = Counter()
+        self._counting = threading.Lock()
+        self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -45,14 +56,19 @@ class ExternalIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
-                elif self.path == "/jwks.json":
-                    issuer.jwks_fetches += 1
-                    body = {"keys": [key.jwk for key in issuer.keys]}
-                else:
+                endpoint = issuer.PATHS.get(self.path)
+                if endpoint is None:
                     self.send_error(404)
                     return
+                with issuer._counting:
+                    issuer.fetches[endpoint] += 1
+                # A held-back answer ends with the server: it is dropped, unanswered.
+                if issuer._stopping.wait(issuer.delays.get(endpoint, 0)):
+                    return
+                if endpoint == "discovery":
+                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
+                else:
+                    body = {"keys": [key.jwk for key in issuer.keys]}
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -70,6 +86,13 @@ class ExternalIssuer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Shut the server down and close its socket: from now on, connections are refused."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 

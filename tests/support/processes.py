@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,7 +59,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
+def asgi_server(
+    log_path: Path, *, app: str = "loupe.asgi:application", env: dict | None = None
+) -> Iterator[RunningProcess]:
+    """uvicorn serving `app` (the API's; `loupe.serving_asgi:application`, the predict
+    server's) on a free port, ready once its /healthz answers."""
     port = free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -64,7 +71,7 @@ def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
                 str(BIN / "uvicorn"),
                 "--app-dir",
                 "platform",
-                "loupe.asgi:application",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -72,7 +79,7 @@ def asgi_server(log_path: Path) -> Iterator[RunningProcess]:
                 "--no-access-log",
             ],
             cwd=ROOT,
-            env=process_env(),
+            env=process_env() | (env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -157,6 +164,11 @@ def celery_beat(log_path: Path, schedule_dir: Path) -> Iterator[RunningProcess]:
         _stop(process)
 
 
+def pool_children(pid: int) -> list[int]:
+    """The process ids of a prefork worker's pool processes."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def kill_process_group(process: subprocess.Popen) -> None:
     """SIGKILL a process started in a session of its own, with every child it has."""
     os.killpg(process.pid, signal.SIGKILL)
@@ -189,3 +201,32 @@ def services(command: str) -> None:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
+
+
+def consume(queue: str, *, worker: str, on: bool) -> None:
+    """Make a running worker start (or stop) consuming `queue`, and wait for its answer. A
+    solo worker reads control messages only between tasks, and drops one whose expiry (the
+    call's timeout) passed meanwhile: with a short one, a worker busy draining an outbox would
+    never take its queue back, and every later test that needs it would wait in vain."""
+    from loupe.celery import app
+
+    command = app.control.add_consumer if on else app.control.cancel_consumer
+    with app.connection() as connection:  # a new one: a pooled one may predate a restart
+        replies = command(
+            queue, destination=[worker], reply=True, timeout=120, connection=connection
+        )
+    assert replies, f"{worker} did not answer {command.__name__}({queue!r})"
+
+
+def wait_until_answering(worker: str, timeout: float = 60.0) -> None:
+    """Until a running worker answers a ping: after a broker restart, it has connected again
+    (a control message sent before that would be lost)."""
+    from loupe.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OperationalError, RedisError), app.connection() as connection:
+            if app.control.ping(destination=[worker], timeout=1.0, connection=connection):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{worker} did not answer a ping within {timeout:.0f} s")

@@ -57,26 +57,26 @@ def test_a_rotated_key_is_found_by_refetching_the_jwks_once(issuer, tenant, make
     member = make_member(tenant, Role.VIEWER)
     wait_for_replica_catch_up()
     assert _me(tenant, issuer.token(email=member.email, tenant=tenant.slug)).status_code == 200
-    fetches = issuer.jwks_fetches
+    fetches = issuer.fetches["jwks"]
     rotated = SigningKey("RS256")
     issuer.keys.append(rotated)
     token = rotated.sign(issuer.claims(email=member.email, tenant=tenant.slug))
     with override_settings(OIDC_JWKS_MIN_REFRESH_SECONDS=0):
         assert _me(tenant, token).status_code == 200
-    assert issuer.jwks_fetches == fetches + 1
+    assert issuer.fetches["jwks"] == fetches + 1
 
 
 def test_unknown_kids_do_not_hammer_the_issuer(issuer, tenant, make_member):
     member = make_member(tenant, Role.VIEWER)
     wait_for_replica_catch_up()
     assert _me(tenant, issuer.token(email=member.email, tenant=tenant.slug)).status_code == 200
-    fetches = issuer.jwks_fetches
+    fetches = issuer.fetches["jwks"]
     stranger = SigningKey("RS256")
     for _ in range(5):
         response = _me(tenant, stranger.sign(issuer.claims(email=member.email, tenant=tenant.slug)))
         assert response.status_code == 401
         assert response.json()["code"] == "unknown_key"
-    assert issuer.jwks_fetches == fetches  # within OIDC_JWKS_MIN_REFRESH_SECONDS: no refetch
+    assert issuer.fetches["jwks"] == fetches  # within OIDC_JWKS_MIN_REFRESH_SECONDS: no refetch
 
 
 def test_an_unverified_email_cannot_claim_an_invited_account(issuer, tenant, make_member):

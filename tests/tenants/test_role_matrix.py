@@ -13,6 +13,8 @@ ENDPOINTS = [
     ("GET", "/api/v1/me/", "me", "read"),
     ("GET", "/api/v1/tenant/", "tenant", "read"),
     ("PATCH", "/api/v1/tenant/", "tenant", "write"),
+    ("GET", "/api/v1/tenant/usage/", "usage", "read"),
+    ("GET", "/api/v1/audit/", "audit", "read"),
     ("GET", "/api/v1/projects/", "projects", "read"),
     ("POST", "/api/v1/projects/", "projects", "write"),
     ("GET", "/api/v1/projects/{project}/", "projects", "read"),
@@ -66,6 +68,25 @@ ENDPOINTS = [
     ("GET", "/api/v1/models/{model}/", "models", "read"),
     ("GET", "/api/v1/models/{model}/versions/", "models", "read"),
     ("GET", "/api/v1/model-versions/{version}/", "models", "read"),
+    ("GET", "/api/v1/models/{model}/compare/?slice={slice}&snapshot=1", "models", "read"),
+    ("GET", "/api/v1/rows/{row}/predictions/", "predictions", "read"),
+    ("GET", "/api/v1/inference-runs/", "predictions", "read"),
+    ("POST", "/api/v1/inference-runs/", "predictions", "write"),
+    ("GET", "/api/v1/inference-runs/{inference}/", "predictions", "read"),
+    ("POST", "/api/v1/inference-runs/{inference}/cancel/", "predictions", "write"),
+    ("GET", "/api/v1/inference-runs/{inference}/events/", "predictions", "read"),
+    ("GET", "/api/v1/evaluations/", "predictions", "read"),
+    ("POST", "/api/v1/evaluations/", "predictions", "write"),
+    ("GET", "/api/v1/evaluations/{evaluation}/", "predictions", "read"),
+    ("GET", "/api/v1/evaluations/{evaluation}/events/", "predictions", "read"),
+    ("POST", "/api/v1/prediction-imports/", "predictions", "write"),
+    ("GET", "/api/v1/prediction-imports/{prediction_import}/", "predictions", "read"),
+    (
+        "GET",
+        "/api/v1/model-versions/{version}/predictions/export?format=jsonl",
+        "predictions",
+        "read",
+    ),
 ]
 # Endpoints that need no identity: the API root and trading a key for a session.
 OPEN_ENDPOINTS = {"/api/v1/", "/api/v1/session/"}
@@ -100,6 +121,7 @@ def targets(tenant, make_member, client_for):
     from django_tenants.utils import tenant_context
 
     from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
+    from apps.predictions.models import Evaluation, InferenceRun, PredictionImport
     from apps.projects.models import Project
     from apps.slices import row_ids
     from apps.slices.models import Slice, SliceSnapshot
@@ -127,6 +149,12 @@ def targets(tenant, make_member, client_for):
         version = ModelVersion.objects.create(
             model=model, version=1, spec="small_cnn", training_run=run, snapshot=snapshot
         )
+        done = {"model_version": version, "slice": slice, "snapshot": snapshot, "status": "failed"}
+        inference = InferenceRun.objects.create(**done, chunk_size=1, batch_size=1)
+        evaluation = Evaluation.objects.create(**done, task="classification")
+        prediction_import = PredictionImport.objects.create(
+            dataset=dataset, model_version=version, format="jsonl", file_name="x", status="failed"
+        )
     member = make_member(tenant, Role.VIEWER)
     key, _ = create_api_key(tenant=tenant, name="target", role=Role.VIEWER, actor=owner)
     return {
@@ -142,6 +170,9 @@ def targets(tenant, make_member, client_for):
         "run": run.pk,
         "model": model.name,
         "version": version.pk,
+        "inference": inference.pk,
+        "evaluation": evaluation.pk,
+        "prediction_import": prediction_import.pk,
     }
 
 

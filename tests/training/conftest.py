@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from tenants.roles import Role
 from tests.conftest import host_of, token_for
+from tests.support.database import wait_for_replica_catch_up
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -25,7 +26,8 @@ def editor(tenant, make_member, client_for):
 
 @pytest.fixture
 def viewer(tenant, make_member, client_for):
-    return client_for(tenant, make_member(tenant, Role.VIEWER))
+    """A viewer reading what the editor writes."""
+    return client_for(tenant, make_member(tenant, Role.VIEWER), reads_others=True)
 
 
 def import_demo(tenant, *options: str) -> None:
@@ -63,6 +65,7 @@ def started(client, slice_id: int, spec: str = "small_cnn", **fields) -> dict:
 
 
 def wait_for_run(client, run_id: int, timeout: float = 180.0, statuses=FINAL) -> dict:
+    wait_for_replica_catch_up()  # the run was made on the primary a moment ago
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = client.get(f"/api/v1/training-runs/{run_id}/").json()

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 from tests.support import processes
 from tests.training.conftest import events_of, started, wait_for_event, wait_for_run
 
 LONG = {"epochs": 4, "batch_size": 16}
-
-
-def _pool_children(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children]
 
 
 def _inside_second_epoch(event: dict) -> bool:
@@ -46,14 +40,14 @@ def test_a_run_whose_pool_process_is_sigkilled_is_resumed_from_its_checkpoint(
 ):
     run = started(editor, digits["id"], hyperparameters=LONG)
     wait_for_event(editor, run["id"], _inside_second_epoch)
-    (child,) = _pool_children(gpu_worker.process.process.pid)
+    (child,) = processes.pool_children(gpu_worker.process.process.pid)
     os.kill(child, signal.SIGKILL)
 
     _assert_resumed_with_each_epoch_once(editor, run["id"])
 
 
 def test_a_run_whose_worker_is_sigkilled_is_finished_by_another_worker(
-    gpu_worker, beat, editor, digits
+    gpu_worker, celery_worker, editor, digits
 ):
     run = started(editor, digits["id"], hyperparameters=LONG)
     wait_for_event(editor, run["id"], _inside_second_epoch)

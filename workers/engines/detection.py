@@ -16,9 +16,9 @@ import torchvision
 from PIL import Image
 from torch import nn
 
+from apps.predictions.coco_metrics import detection_map
 from apps.training.targets import Sample
 from workers.engines.base import Prediction
-from workers.engines.coco_metrics import detection_map
 from workers.engines.deep import DeepEngine
 from workers.engines.images import open_image
 

@@ -25,7 +25,10 @@ def open_image(sample: Sample, mode: str) -> Image.Image:
         with _open(sample.media_name) as handle:
             image = Image.open(handle)
             image.load()
-    except (OSError, UnidentifiedImageError, ValueError, SuspiciousFileOperation) as exc:
+    except (
+        OSError, UnidentifiedImageError, ValueError, SuspiciousFileOperation,
+        Image.DecompressionBombError,
+    ) as exc:  # fmt: skip
         reason = f"{type(exc).__name__}: {exc}"
         raise MediaUnreadable.of(sample.row_id, sample.media_name, reason) from exc
     return image if image.mode == mode else image.convert(mode)

@@ -13,7 +13,8 @@ from apps.jobs.lifecycle import hold_job
 from apps.training import lifecycle
 from apps.training.errors import MediaUnreadable, RunFailure
 from apps.training.models import KIND, TrainingRun
-from apps.training.runs import RunContext, local_copy
+from apps.training.runs import RunContext
+from loupe.storage.files import local_copy
 from workers.engines.backoff import OutOfMemoryAtFloor
 from workers.engines.registry import engine_for
 

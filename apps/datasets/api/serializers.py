@@ -160,6 +160,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "failed",
             "errors",
             "detail",
+            "waiting_for",
             "created_at",
             "started_at",
             "finished_at",

@@ -1,3 +1,5 @@
+import contextvars
+
 from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +23,7 @@ from apps.datasets.api.serializers import (
 )
 from apps.datasets.errors import DatasetErrorCode
 from loupe.api.errors import ApiError
+from loupe.storage_quota import check_upload_fits
 
 
 class ByNewest(CursorPagination):
@@ -162,6 +165,9 @@ class ImportListView(APIView):
     @extend_schema(request=ImportRequestSerializer, responses={202: ImportJobSerializer})
     def post(self, request, dataset_id: int):
         dataset = selectors.get_dataset(dataset_id=dataset_id)
+        # Both before the body is read: an upload past a quota is refused unread.
+        imports.check_row_quota()
+        check_upload_fits(request)
         data = ImportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = imports.start_import(
@@ -182,11 +188,15 @@ class ImportDetailView(APIView):
         return Response(ImportJobSerializer(selectors.get_import(job_id=job_id)).data)
 
 
-async def _async_chunks(chunks):
+async def _async_chunks(chunks, context: contextvars.Context):
     """Served over ASGI, a sync iterator would be read whole into memory before the first
-    byte goes out; this hands the chunks over one at a time, each read on the same thread."""
-    read = sync_to_async(next, thread_sensitive=True)
-    while (chunk := await read(chunks, None)) is not None:
+    byte goes out; this hands the chunks over one at a time, each read on the view's thread
+    and in the view's context. The body is sent after the middleware has left the request's
+    context, and with it its log fields (the error id) and its database pinning: read
+    outside it, an export right after the client's own write would read a replica that may
+    not hold it yet."""
+    read = sync_to_async(context.run, thread_sensitive=True)
+    while (chunk := await read(next, chunks, None)) is not None:
         yield chunk
 
 
@@ -209,6 +219,7 @@ class ExportView(APIView):
                 fields={"format": ["unknown"]},
             )
         content_type, extension, chunks = writer(dataset=dataset)
-        response = StreamingHttpResponse(_async_chunks(chunks), content_type=content_type)
+        body = _async_chunks(chunks, contextvars.copy_context())
+        response = StreamingHttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="dataset-{dataset.pk}.{extension}"'
         return response

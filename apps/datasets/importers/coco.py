@@ -33,6 +33,8 @@ from apps.datasets.importers.validation import (
 )
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
+# The metadata key that keeps an image's COCO id.
+COCO_ID_KEY = "coco_id"
 ANNOTATION_ATTRIBUTES = ("iscrowd", "area", "score")
 
 _SCHEMA = """
@@ -56,7 +58,11 @@ class CocoImporter:
     (`categories[i]`), one `ParsedRow` or `RowError` per image (`images[i]`; an image with a
     bad annotation is refused whole, naming it), and a `RowError` per annotation whose
     image_id matches no image (`annotations[i]`). The row's external_id and media_uri are
-    the image's file_name; its other keys than id become metadata. An annotation's first
+    the image's file_name; its id is kept in the row's metadata as `coco_id` (a model's
+    COCO results name images by it), and its other keys become metadata too. An image
+    with a `coco_id` of its own keeps that one: a Loupe export writes the row's id as `id`
+    and the first file's id as `coco_id`, so exporting and importing again changes
+    nothing. An annotation's first
     segmentation polygon is its geometry, else its bbox; iscrowd, area and score become
     attributes, and a score marks it as a model's.
 
@@ -156,7 +162,10 @@ def _image_row(db: sqlite3.Connection, idx: int, image: object) -> ParsedRow | R
         media_uri=file_name,
         width=width,
         height=height,
-        metadata={key: value for key, value in image.items() if key not in IMAGE_KEYS},
+        metadata={
+            COCO_ID_KEY: image_id,
+            **{key: value for key, value in image.items() if key not in IMAGE_KEYS},
+        },
         annotations=annotations,
     )
 

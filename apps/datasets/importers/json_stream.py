@@ -3,6 +3,7 @@
 A COCO file is a single document, often hundreds of megabytes. `TopLevelArrays` walks its
 top-level object and hands out the items of the arrays it is asked for one by one, decoding
 each with the C-accelerated `json` decoder; nothing larger than one item is ever held.
+`TopLevelArray` does the same for a document that is one array (COCO results).
 """
 
 from __future__ import annotations
@@ -68,21 +69,45 @@ class TopLevelArrays:
             raise cursor.error("unexpected data after the end of the document")
 
     def _items(self, key: str) -> Iterator[tuple[str, int, object]]:
+        if self._cursor.peek() != "[":
+            raise JsonStreamError(f'"{key}" must be an array [...]')
+        for index, item in _array_items(self._cursor):
+            yield key, index, item
+
+
+class TopLevelArray:
+    """Iterates (index, item) over the items of a document that is one JSON array.
+
+    Raises JsonStreamError when the document is not a JSON array, one item is longer than
+    `max_value_chars`, or the JSON is malformed.
+    """
+
+    def __init__(self, stream: TextIO, *, max_value_chars: int = MAX_VALUE_CHARS):
+        self._cursor = _Cursor(stream, max_value_chars)
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
         cursor = self._cursor
         if cursor.peek() != "[":
-            raise JsonStreamError(f'"{key}" must be an array [...]')
+            raise JsonStreamError("the document is not a JSON array [...]")
+        yield from _array_items(cursor)
+        if cursor.peek():
+            raise cursor.error("unexpected data after the end of the document")
+
+
+def _array_items(cursor: _Cursor) -> Iterator[tuple[int, object]]:
+    """(index, item) for the array whose "[" is the cursor's next character."""
+    cursor.advance()
+    if cursor.peek() == "]":
         cursor.advance()
+        return
+    index = 0
+    while True:
+        yield index, cursor.value()
+        index += 1
         if cursor.peek() == "]":
             cursor.advance()
             return
-        index = 0
-        while True:
-            yield key, index, cursor.value()
-            index += 1
-            if cursor.peek() == "]":
-                cursor.advance()
-                return
-            cursor.expect(",")
+        cursor.expect(",")
 
 
 class _Cursor:

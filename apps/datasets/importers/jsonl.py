@@ -42,6 +42,21 @@ class JsonlImporter:
 
 def iter_jsonl_rows(stream: BinaryIO) -> Iterator[ParsedRow | RowError]:
     """The rows of a binary stream of JSON Lines (a file, or an entry inside a ZIP)."""
+    for line in iter_json_lines(stream):
+        if isinstance(line, RowError):
+            yield line
+            continue
+        number, obj = line
+        try:
+            yield row_from_object(obj, line=number)
+        except InvalidField as error:
+            yield RowError(number, error.field, error.message)
+
+
+def iter_json_lines(stream: BinaryIO) -> Iterator[tuple[int, object] | RowError]:
+    """(number, JSON value) for each line of a binary stream of JSON Lines, or a RowError
+    for a line that is too long or not JSON; blank lines (Unicode whitespace too) are
+    skipped. Whatever the lines hold, rows or a model's predictions."""
     for number, content in _numbered_lines(stream):
         if content is None:
             yield RowError(
@@ -51,15 +66,15 @@ def iter_jsonl_rows(stream: BinaryIO) -> Iterator[ParsedRow | RowError]:
                 "split the row's data or move large values out of the file",
             )
             continue
-        if content.strip() and (record := _parse_line(number, content)) is not None:
-            yield record
+        if content.strip() and (value := _parse_line(number, content)) is not None:
+            yield value
 
 
-def _parse_line(number: int, content: bytes) -> ParsedRow | RowError | None:
-    """The line's row, or its error; None for a line of Unicode whitespace, skipped like
-    a blank one."""
+def _parse_line(number: int, content: bytes) -> tuple[int, object] | RowError | None:
+    """The line's number and value, or its error; None for a line of Unicode whitespace,
+    skipped like a blank one."""
     try:
-        obj = _decode(content)
+        return number, _decode(content)
     except UnicodeDecodeError as error:
         return RowError(
             number,
@@ -78,10 +93,6 @@ def _parse_line(number: int, content: bytes) -> ParsedRow | RowError | None:
         )
     except (ValueError, RecursionError) as error:
         return RowError(number, None, f"invalid JSON: {error}")
-    try:
-        return row_from_object(obj, line=number)
-    except InvalidField as error:
-        return RowError(number, error.field, error.message)
 
 
 # orjson reads an integer beyond 64 bits as a float, dropping digits: a line with a run of

@@ -94,7 +94,7 @@ class SliceListQuerySerializer(serializers.Serializer):
 class FieldSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField()
-    scope = serializers.ChoiceField(choices=["row", "label"])
+    scope = serializers.ChoiceField(choices=["row", "label", "prediction"])
     operators = serializers.ListField(child=serializers.CharField())
     types = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="metadata keys: value types seen"
@@ -104,4 +104,5 @@ class FieldSerializer(serializers.Serializer):
 class SearchFieldsSerializer(serializers.Serializer):
     fields = FieldSerializer(many=True)
     label_fields = FieldSerializer(many=True)
+    prediction_fields = FieldSerializer(many=True)
     metadata_keys_from = serializers.ChoiceField(choices=["elasticsearch", "postgres"])

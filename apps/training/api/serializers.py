@@ -54,7 +54,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "id", "name", "status", "spec", "hyperparameters", "slice", "snapshot", "model",
             "experiment", "parent_version", "notify", "classes", "split", "device", "epoch",
             "epochs", "batch_size", "metrics", "error", "model_version", "queue_position",
-            "attempts", "created_at", "started_at", "finished_at",
+            "waiting_for", "attempts", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
     def get_model_version(self, run) -> int | None:
@@ -66,25 +66,6 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         if run.status != JobStatus.QUEUED:
             return None
         return getattr(run, "queued_ahead", 0) + 1
-
-
-class RunEventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    type = serializers.CharField()
-    kind = serializers.CharField()
-    job = serializers.IntegerField()
-    time = serializers.DateTimeField()
-    data = serializers.DictField()
-
-
-class EventPageSerializer(serializers.Serializer):
-    results = RunEventSerializer(many=True)
-    next = serializers.CharField(allow_null=True)
-
-
-class EventQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=500)
 
 
 class RunMetricsSerializer(serializers.Serializer):

@@ -4,11 +4,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.jobs.events import event_body
+from apps.jobs.event_pages import EVENT_PAGE_PARAMETERS, EventPageSerializer, event_page
 from apps.training import selectors, services
 from apps.training.api.serializers import (
-    EventPageSerializer,
-    EventQuerySerializer,
     ModelSerializer,
     ModelSpecSerializer,
     ModelVersionSerializer,
@@ -18,6 +16,7 @@ from apps.training.api.serializers import (
     TrainingRunSerializer,
 )
 from apps.training.catalog import list_specs
+from apps.training.models import KIND
 
 
 class ByNewest(CursorPagination):
@@ -97,24 +96,9 @@ class TrainingRunCancelView(APIView):
 class TrainingRunEventsView(APIView):
     resource = "training"
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("after", int, required=False),
-            OpenApiParameter("limit", int, required=False),
-        ],
-        responses=EventPageSerializer,
-    )
+    @extend_schema(parameters=EVENT_PAGE_PARAMETERS, responses=EventPageSerializer)
     def get(self, request, run_id: int):
-        query = _valid(EventQuerySerializer, request.query_params)
-        run = selectors.get_run(run_id=run_id)
-        events = selectors.run_events(run=run, after=query["after"], limit=query["limit"])
-        more = len(events) == query["limit"]
-        next_url = None
-        if more:
-            next_url = request.build_absolute_uri(
-                f"{request.path}?after={events[-1].seq}&limit={query['limit']}"
-            )
-        return Response({"results": [event_body(e) for e in events], "next": next_url})
+        return event_page(request, selectors.get_run(run_id=run_id), KIND)
 
 
 class TrainingRunMetricsView(APIView):

@@ -13,10 +13,20 @@ from contextvars import ContextVar
 _pinned: ContextVar[bool] = ContextVar("pinned_to_primary", default=False)
 _used_replica: ContextVar[bool] = ContextVar("used_replica", default=False)
 _read_only: ContextVar[bool] = ContextVar("read_only_request", default=False)
+_wrote: ContextVar[bool] = ContextVar("wrote", default=False)
 
 
 def pin_to_primary() -> None:
     _pinned.set(True)
+
+
+def note_write() -> None:
+    _wrote.set(True)
+    _pinned.set(True)
+
+
+def wrote() -> bool:
+    return _wrote.get()
 
 
 def unpin_read_only_request() -> None:
@@ -48,6 +58,7 @@ def start_unpinned() -> None:
     _pinned.set(False)
     _used_replica.set(False)
     _read_only.set(False)
+    _wrote.set(False)
 
 
 @contextmanager
@@ -56,9 +67,11 @@ def unit_of_work() -> Iterator[None]:
     pin_token = _pinned.set(False)
     replica_token = _used_replica.set(False)
     read_only_token = _read_only.set(False)
+    wrote_token = _wrote.set(False)
     try:
         yield
     finally:
+        _wrote.reset(wrote_token)
         _pinned.reset(pin_token)
         _used_replica.reset(replica_token)
         _read_only.reset(read_only_token)

@@ -26,7 +26,7 @@ class PrimaryReplicaRouter:
         return read_alias()
 
     def db_for_write(self, model, **hints) -> str:
-        pinning.pin_to_primary()
+        pinning.note_write()
         return PRIMARY_ALIAS
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:

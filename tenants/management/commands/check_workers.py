@@ -3,14 +3,15 @@
 import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from loupe.celery import QUEUES, app
+from tenants.management.base import MigratedDatabaseCommand
 from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Send a ping task to each queue and print which worker and schema answered."
 
     def add_arguments(self, parser):

@@ -3,13 +3,14 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.errors import ProvisioningError
+from tenants.management.base import MigratedDatabaseCommand
 from tenants.services import create_tenant
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Provision a tenant by cloning the template schema."
 
     def add_arguments(self, parser):

@@ -67,7 +67,7 @@ def test_coco_images_become_rows_with_their_annotations(tmp_path):
             media_uri="a.jpg",
             width=640,
             height=480,
-            metadata={"license": 3},
+            metadata={"coco_id": 1, "license": 3},
             annotations=(
                 ParsedAnnotation(
                     "car", GeometryType.BBOX, {"x": 1, "y": 2, "w": 3, "h": 4}, {"iscrowd": 0}
@@ -80,8 +80,22 @@ def test_coco_images_become_rows_with_their_annotations(tmp_path):
                 ),
             ),
         ),
-        ParsedRow(line="images[1]", external_id="b.jpg", media_uri="b.jpg", width=320, height=240),
+        ParsedRow(
+            line="images[1]",
+            external_id="b.jpg",
+            media_uri="b.jpg",
+            width=320,
+            height=240,
+            metadata={"coco_id": 2},
+        ),
     ]
+
+
+def test_coco_image_with_a_coco_id_of_its_own_keeps_it_over_its_id(tmp_path):
+    # As a Loupe export writes it: the row's id as `id`, the first file's id in metadata.
+    images = [{"id": 41, "coco_id": 1, "file_name": "a.jpg", "width": 5, "height": 5}]
+    (row,) = records_of(tmp_path, coco(images=images, annotations=[]))
+    assert row.metadata == {"coco_id": 1}
 
 
 def test_coco_annotations_are_gathered_wherever_they_appear_in_the_document(tmp_path):

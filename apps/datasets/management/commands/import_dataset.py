@@ -3,19 +3,20 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from apps.datasets.import_runs import ImportInterrupted, fail_interrupted_import, run_import
 from apps.datasets.imports import create_local_import
 from apps.datasets.models import Dataset, ImportFormat
+from tenants.management.base import MigratedDatabaseCommand
 from tenants.models import Tenant
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "coco", ".zip": "zip"}
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Import a file into a dataset through the same importer the API uses."
 
     def add_arguments(self, parser):

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
 from apps.datasets.import_runs import ImportInterrupted, fail_interrupted_import, run_import
@@ -24,6 +24,7 @@ from apps.datasets.services import create_dataset
 from apps.projects.models import Project
 from apps.projects.services import create_project
 from apps.training.demo_images import DemoImage, digit_images, shape_images, write_zip
+from tenants.management.base import MigratedDatabaseCommand
 from tenants.models import Tenant
 
 PROJECT_NAME = "demo"
@@ -37,7 +38,7 @@ def _count(text: str) -> int:
     return value
 
 
-class Command(BaseCommand):
+class Command(MigratedDatabaseCommand):
     help = "Create project `demo` with datasets `digits` and `shapes` of real images."
 
     def add_arguments(self, parser):

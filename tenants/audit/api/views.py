@@ -1,0 +1,33 @@
+"""`GET /api/v1/audit/`: the tenant's audit log, for its admins."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
+
+from tenants.audit import selectors
+from tenants.audit.api.serializers import AuditEntrySerializer, AuditQuerySerializer
+from tenants.audit.models import AuditAction
+
+
+class ByNewest(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class AuditEntryListView(APIView):
+    resource = "audit"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, enum=AuditAction.values, required=False),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, required=False),
+        ],
+        responses=AuditEntrySerializer(many=True),
+    )
+    def get(self, request):
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        paginator = ByNewest()
+        page = paginator.paginate_queryset(
+            selectors.entries(**query.validated_data), request, view=self
+        )
+        return paginator.get_paginated_response(AuditEntrySerializer(page, many=True).data)
