@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import psycopg
 import pytest
@@ -18,7 +17,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 
-from tests.support import processes
+from tests.support import processes, s3
 
 RESTARTS = 3
 # The bucket scripts/services.sh makes on the local S3 server.
@@ -80,14 +79,8 @@ def _elasticsearch_answers() -> bool:
 
 
 def _s3_answers() -> bool:
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.S3_ENDPOINT_URL,
-        region_name=settings.S3_REGION,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-    )
-    return BUCKET in {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}
+    buckets = s3.client(BUCKET).list_buckets()["Buckets"]
+    return BUCKET in {bucket["Name"] for bucket in buckets}
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ SERVICES = [
     ),
     Service("redis", lambda: [_address(settings.REDIS_URL)], _redis_answers, True),
     Service("elasticsearch", _elasticsearch_addresses, _elasticsearch_answers, True),
-    Service("s3", lambda: [_address(settings.S3_ENDPOINT_URL)], _s3_answers, True),
+    Service("s3", lambda: [_address(s3.connection().endpoint_url)], _s3_answers, True),
 ]
 
 

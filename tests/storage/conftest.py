@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -22,14 +21,12 @@ from django.core.management import call_command
 from django.test import override_settings
 from PIL import Image
 
-from loupe.storage.config import S3Connection, bucket_options, import_prefixes
+from loupe.storage.config import bucket_options, import_prefixes
 from tests.datasets.conftest import dataset, editor  # noqa: F401
 from tests.support import processes
+from tests.support import s3 as s3_server
 from tests.support.database import wait_for_replica_catch_up
 
-# scripts/services.sh's S3 server and keys, for a run that has not exported its `env`.
-LOCAL_ENDPOINT = "http://127.0.0.1:59000"
-LOCAL_KEYS = ("loupe-local", "loupe-local-secret")
 # The platform's bucket in these tests, and a second one standing for a tenant's data lake.
 BUCKET = "loupe-test"
 LAKE = "loupe-test-lake"
@@ -62,29 +59,6 @@ class S3Store:
         return f"s3://{bucket}/{self.location}/{key}"
 
 
-def _connection() -> S3Connection:
-    key, secret = LOCAL_KEYS
-    return S3Connection(
-        endpoint_url=settings.S3_ENDPOINT_URL or LOCAL_ENDPOINT,
-        region=settings.S3_REGION,
-        addressing_style=settings.S3_ADDRESSING_STYLE,
-        access_key=settings.AWS_ACCESS_KEY_ID or key,
-        secret_key=settings.AWS_SECRET_ACCESS_KEY or secret,
-    )
-
-
-def _client(connection: S3Connection):
-    options = bucket_options(bucket=BUCKET, prefix="", connection=connection)
-    return boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        region_name=options["region_name"],
-        aws_access_key_id=options["access_key"],
-        aws_secret_access_key=options["secret_key"],
-        config=options["client_config"],
-    )
-
-
 def _make_bucket(client, name: str) -> None:
     try:
         client.create_bucket(Bucket=name)
@@ -106,8 +80,8 @@ def s3(django_db_setup, celery_worker, gpu_worker, tmp_path_factory) -> Iterator
     and for a worker of its own (`s3@<host>`, default and gpu queues), with the lake's
     `<location>/{schema}/` as IMPORT_S3_PREFIXES. The session's workers give those queues
     up meanwhile, so that no job of these tests is run against other storage."""
-    connection = _connection()
-    client = _client(connection)
+    connection = s3_server.connection()
+    client = s3_server.client(BUCKET, connection)
     for bucket in (BUCKET, LAKE):
         _make_bucket(client, bucket)
     location = f"run{uuid.uuid4().hex[:8]}"
