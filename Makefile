@@ -15,8 +15,11 @@ export DJANGO_SETTINGS_MODULE := loupe.settings
 run: venv services
 	@scripts/run.sh
 
+# The suite: most tests over TEST_PROCESSES pytest processes, then the `serial` ones alone.
+TEST_PROCESSES ?= 3
+
 test: venv services
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@PY=$(PY) TEST_PROCESSES=$(TEST_PROCESSES) scripts/test.sh $(PYTEST_ARGS)
 
 # Figures, printed; never timed assertions in the test suite.
 bench: venv services

@@ -37,8 +37,9 @@ def _slot() -> int:
     its Redis database (the broker's queues with it), its key and index prefixes. A run takes
     the first slot no other run holds, or the one LOUPE_TEST_SLOT names if no other run holds
     it (two runs in one slot would drop each other's database); the servers and workers it
-    starts inherit it."""
-    if "LOUPE_TEST_SLOT" in os.environ:
+    starts inherit it. pytest-xdist's workers inherit the slot of the run that starts them,
+    so each takes a free one of its own."""
+    if "LOUPE_TEST_SLOT" in os.environ and "PYTEST_XDIST_WORKER" not in os.environ:
         slot = int(os.environ["LOUPE_TEST_SLOT"])
         if not 0 <= slot < SLOTS:
             raise ValueError(f"LOUPE_TEST_SLOT must be 0 to {SLOTS - 1}, got {slot}")
@@ -65,18 +66,20 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
+def _given(name: str, default: str) -> str:
+    """The service URL the run was given. The first process keeps it as LOUPE_GIVEN_<name>:
+    pytest-xdist's workers inherit the test URL it made, and make theirs from the given one."""
+    return os.environ.setdefault(f"LOUPE_GIVEN_{name}", os.environ.get(name, default))
+
+
 def _test_database(url: str) -> str:
     name = urlsplit(url).path.lstrip("/") or "loupe"
     return _with_path(url, f"/{name}_test{SUFFIX}")
 
 
-os.environ["DATABASE_URL"] = _test_database(os.environ.get("DATABASE_URL", DEFAULT_PRIMARY))
-os.environ["DATABASE_REPLICA_URL"] = _test_database(
-    os.environ.get("DATABASE_REPLICA_URL", DEFAULT_REPLICA)
-)
-os.environ["REDIS_URL"] = _with_path(
-    os.environ.get("REDIS_URL", DEFAULT_REDIS), f"/{TEST_REDIS_DB}"
-)
+os.environ["DATABASE_URL"] = _test_database(_given("DATABASE_URL", DEFAULT_PRIMARY))
+os.environ["DATABASE_REPLICA_URL"] = _test_database(_given("DATABASE_REPLICA_URL", DEFAULT_REPLICA))
+os.environ["REDIS_URL"] = _with_path(_given("REDIS_URL", DEFAULT_REDIS), f"/{TEST_REDIS_DB}")
 os.environ["REDIS_KEY_PREFIX"] = f"loupe-test{SUFFIX}"
 os.environ["ELASTICSEARCH_INDEX_PREFIX"] = f"loupe-test{SUFFIX}"
 # Checked often, so tests about lag and failover need not wait long.

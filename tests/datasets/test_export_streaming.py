@@ -22,6 +22,8 @@ from apps.projects.models import Project
 from tenants.roles import Role
 from tests.support.database import replica_stopped, wait_for_replica_catch_up
 
+pytestmark = pytest.mark.serial  # The replica is stopped, and its replay paused, here.
+
 # A dataset the server cannot have read to its end while the test holds the first chunk: it
 # holds two pages of 2,000 rows and what the sockets buffer (4 MiB at most, see _export),
 # and the third page, 16 MiB of JSON, is beyond that. (The notes compress in Postgres, so

@@ -19,6 +19,8 @@ from apps.datasets.models import DataRow, ImportJob
 from tests.datasets.conftest import jsonl, row, wait_for_job
 from tests.support import processes
 
+pytestmark = pytest.mark.serial  # The primary is stopped here.
+
 # Enough that a stop sent once the first batch has committed lands part way.
 ROWS = 200_000
 

@@ -12,6 +12,8 @@ from tests.conftest import host_of, session_token_for
 from tests.datasets.conftest import all_rows, jsonl, row, upload, wait_for_job
 from tests.support import processes
 
+pytestmark = pytest.mark.serial  # Redis is stopped here.
+
 ROWS = 50
 ROWS_FILE = [row(i) for i in range(ROWS)]
 

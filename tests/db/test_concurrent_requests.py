@@ -25,6 +25,8 @@ from tests.support import processes
 from tests.support.database import wait_for_replica_back, wait_for_replica_catch_up
 from tests.support.server_clients import member_clients
 
+pytestmark = pytest.mark.serial  # The replica is stopped, and its replay paused, here.
+
 # The server under test tolerates this much lag, so a replica paused for the few seconds a test
 # takes keeps serving reads (and stays the one that cannot see what was written meanwhile).
 LAG_BOUND_SECONDS = 60

@@ -14,6 +14,8 @@ from tests.support.database import replica_stopped, wait_for_replica_back, wait_
 from tests.support.processes import services
 from tests.support.queries import in_recovery, queries_by_alias
 
+pytestmark = pytest.mark.serial  # The replica is stopped, and its replay paused, here.
+
 TABLE = "projects_project"
 
 

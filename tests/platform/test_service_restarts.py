@@ -19,6 +19,8 @@ from django.db import connections
 
 from tests.support import processes, s3
 
+pytestmark = pytest.mark.serial  # Every service is stopped here.
+
 RESTARTS = 3
 # The bucket scripts/services.sh makes on the local S3 server.
 BUCKET = "loupe"

@@ -62,6 +62,7 @@ def test_a_socket_idle_for_a_while_still_receives_the_next_event(asgi_server, te
         assert json.loads(ws.recv(timeout=10))["id"] == project.pk
 
 
+@pytest.mark.serial  # Redis is stopped here.
 def test_a_socket_opened_after_redis_restarted_is_served(asgi_server, tenant, make_member):
     token = _member_token(tenant, make_member)
     with _open(asgi_server, host_of(tenant), token) as ws:  # the server's pool holds connections

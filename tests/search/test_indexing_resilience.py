@@ -37,6 +37,7 @@ def documents_in(tenant) -> int:
     return client.count(index=alias_name(tenant.schema_name))["count"]
 
 
+@pytest.mark.serial  # Elasticsearch is stopped here.
 def test_changes_made_while_elasticsearch_is_down_all_arrive(tenant, editor, many_rows, run_import):
     processes.services("elasticsearch-stop")
     try:

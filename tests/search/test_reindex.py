@@ -206,6 +206,7 @@ def _stop_elasticsearch(reindexing: subprocess.Popen, log_path: Path) -> None:
     assert "the live index is unchanged" in log_path.read_text()
 
 
+@pytest.mark.serial  # Elasticsearch is stopped in one of them.
 @pytest.mark.parametrize("die", [_kill, _stop_elasticsearch], ids=["killed", "elasticsearch-down"])
 def test_a_reindex_that_dies_mid_fill_changes_nothing_and_the_next_cleans_up(
     tenant, editor, many_rows, tmp_path, die: Callable[[subprocess.Popen, Path], None]

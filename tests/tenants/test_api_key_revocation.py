@@ -18,6 +18,8 @@ from tenants.roles import Role
 from tests.conftest import host_of
 from tests.support import processes
 
+pytestmark = pytest.mark.serial  # Redis is stopped here.
+
 
 @pytest.fixture
 def admin_client(tenant, make_member, client_for):

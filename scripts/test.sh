@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test suite in two parts (`make test`; arguments go to both pytest runs):
+#   1. every test not marked `serial`, spread over TEST_PROCESSES pytest processes (pytest-xdist,
+#      a module to a process); each process has a slot of the services of its own (its database,
+#      Redis database, key and index prefixes: tests/environment.py) and its own server and
+#      workers, and most tests spend their time waiting on those, not on the two cores;
+#   2. the `serial` tests alone: they stop a service every process shares, or pause the
+#      replica's replay, which the others would see.
+# Both parts always run; the exit status is the first failure's (pytest's 5, no test selected,
+# counts as none: an argument naming one part's tests selects nothing in the other).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+TEST_PROCESSES=${TEST_PROCESSES:-3}
+
+status=0
+run() {
+  "$PY" -m pytest "$@"
+  local code=$?
+  if ((code != 0 && code != 5 && status == 0)); then status=$code; fi
+}
+
+run -n "$TEST_PROCESSES" --dist loadscope -m "not serial" "$@"
+run -m serial "$@"
+exit "$status"
