@@ -16,6 +16,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from loupe.upload_gate import UploadGate  # noqa: E402
 from loupe.websocket_urls import websocket_urlpatterns  # noqa: E402
 from tenants.websocket import TenantWebSocketMiddleware  # noqa: E402
 
@@ -23,7 +24,7 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else
 
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": UploadGate(http_app),
         # Sockets authenticate with a bearer token, never a cookie, so no origin check is
         # needed against cross-site hijacking.
         "websocket": TenantWebSocketMiddleware(URLRouter(websocket_urlpatterns)),

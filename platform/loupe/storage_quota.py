@@ -4,9 +4,9 @@ rows' media, the uploads waiting for their imports, checkpoints and models.
 
 An upload is refused before the view reads its body when its Content-Length is past what
 the tenant has left (`check_upload_fits`): nothing of it is parsed or stored, and no job is
-recorded. (Served over WSGI, its body is never read at all; Django's ASGI handler has read
-it into a temporary file of its own, deleted with the request, before any view runs.) A ZIP
-import's images are counted as they are written (`StorageBudget`).
+recorded. Under the ASGI server, loupe.upload_gate refuses it earlier still, before Django's
+handler would read the body into a temporary file. A ZIP import's images are counted as they
+are written (`StorageBudget`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,32 @@ _WHAT_TO_DO = (
 )
 
 
-def stored_bytes() -> int:
-    """The bytes stored under the active tenant's prefix, counted now: a walk of its folder,
-    or a listing of its keys in the bucket (a thousand a request)."""
-    return size_of_prefix(f"{active_schema()}/")
+def stored_bytes(schema: str | None = None) -> int:
+    """The bytes stored under the tenant's prefix (the active one's by default), counted now:
+    a walk of its folder, or a listing of its keys in the bucket (a thousand a request)."""
+    return size_of_prefix(f"{schema or active_schema()}/")
+
+
+def storage_left(schema: str) -> tuple[int, int]:
+    """The tenant's bytes stored, and its storage quota."""
+    return stored_bytes(schema), limits_for(schema).storage_bytes
+
+
+def upload_refusal(used: int, limit: int, size: int, *, announced: bool = True) -> ApiError:
+    """The 413 for an upload of `size` bytes (its Content-Length, or, for a body sent without
+    one, what had arrived when it passed what the tenant has left)."""
+    upload = f"is {size:,} bytes" if announced else f"passed that at {size:,} bytes"
+    return ApiError(
+        status=413,
+        code=QuotaError.STORAGE,
+        detail=(
+            f"This upload would take the tenant past its storage quota: it stores "
+            f"{used:,} of its {limit:,} bytes ({max(limit - used, 0):,} left), and the "
+            f"upload {upload}. {_WHAT_TO_DO}"
+        ),
+        fields={"file": ["past the tenant's storage quota"]},
+        extra={"storage_bytes": {"used": used, "limit": limit}},
+    )
 
 
 def check_upload_fits(request) -> None:
@@ -36,19 +58,9 @@ def check_upload_fits(request) -> None:
     if not request.content_type.startswith("multipart/"):
         return  # a JSON request names its source; nothing of it is stored
     announced = int(request.META.get("CONTENT_LENGTH") or 0)
-    used, limit = stored_bytes(), limits_for(active_schema()).storage_bytes
+    used, limit = storage_left(active_schema())
     if used + announced > limit:
-        raise ApiError(
-            status=413,
-            code=QuotaError.STORAGE,
-            detail=(
-                f"This upload would take the tenant past its storage quota: it stores "
-                f"{used:,} of its {limit:,} bytes ({max(limit - used, 0):,} left), and the "
-                f"upload is {announced:,} bytes. {_WHAT_TO_DO}"
-            ),
-            fields={"file": ["past the tenant's storage quota"]},
-            extra={"storage_bytes": {"used": used, "limit": limit}},
-        )
+        raise upload_refusal(used, limit, announced)
 
 
 class StorageBudget:

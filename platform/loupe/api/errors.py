@@ -55,12 +55,15 @@ def error_response(
     return JsonResponse(error_body(code, detail, fields), status=status)
 
 
+def api_error_body(exc: ApiError) -> dict:
+    return error_body(exc.code, str(exc.detail), exc.fields) | exc.extra
+
+
 def exception_handler(exc, context):
     """DRF's handler, reshaped into the one error body. Errors that are not API errors
     (database failures among them) are left to Django, so middleware can act on them."""
     if isinstance(exc, ApiError):
-        body = error_body(exc.code, str(exc.detail), exc.fields) | exc.extra
-        return Response(body, status=exc.status_code)
+        return Response(api_error_body(exc), status=exc.status_code)
     if isinstance(exc, ProtectedError):
         return Response(error_body("in_use", _in_use(exc)), status=409)
     if isinstance(exc, Http404):
