@@ -15,8 +15,8 @@ export DJANGO_SETTINGS_MODULE := loupe.settings
 run: venv services
 	@scripts/run.sh
 
-# The suite: most tests over TEST_PROCESSES pytest processes, then the `serial` ones alone.
-TEST_PROCESSES ?= 3
+# The suite in one pytest run, or over TEST_PROCESSES processes then the `serial` tests alone.
+TEST_PROCESSES ?= 1
 
 test: venv services
 	@PY=$(PY) TEST_PROCESSES=$(TEST_PROCESSES) scripts/test.sh $(PYTEST_ARGS)

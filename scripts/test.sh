@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test suite in two parts (`make test`; arguments go to both pytest runs):
+# The test suite (`make test`; arguments go to pytest). With TEST_PROCESSES=1 (the default:
+# most tests here are bound by the two cores, and share them badly) it is one pytest run.
+# With more, for a machine with the cores to spare, it runs in two parts:
 #   1. every test not marked `serial`, spread over TEST_PROCESSES pytest processes (pytest-xdist,
 #      a module to a process); each process has a slot of the services of its own (its database,
 #      Redis database, key and index prefixes: tests/environment.py) and its own server and
-#      workers, and most tests spend their time waiting on those, not on the two cores;
+#      workers;
 #   2. the `serial` tests alone: they stop a service every process shares, or pause the
 #      replica's replay, which the others would see.
 # Both parts always run; the exit status is the first failure's (pytest's 5, no test selected,
@@ -11,7 +13,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-TEST_PROCESSES=${TEST_PROCESSES:-3}
+TEST_PROCESSES=${TEST_PROCESSES:-1}
+
+if ((TEST_PROCESSES <= 1)); then
+  exec "$PY" -m pytest "$@"
+fi
 
 status=0
 run() {
