@@ -9,7 +9,8 @@
 #   2. the `serial` tests alone: they stop a service every process shares, or pause the
 #      replica's replay, which the others would see.
 # Both parts always run; the exit status is the first failure's (pytest's 5, no test selected,
-# counts as none: an argument naming one part's tests selects nothing in the other).
+# counts as none: an argument naming one part's tests selects nothing in the other; it is the
+# status when neither part selects one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -19,13 +20,16 @@ if ((TEST_PROCESSES <= 1)); then
   exec "$PY" -m pytest "$@"
 fi
 
-status=0
+status=0 selected=0
 run() {
   "$PY" -m pytest "$@"
   local code=$?
+  if ((code != 5)); then selected=1; fi
   if ((code != 0 && code != 5 && status == 0)); then status=$code; fi
+  if ((code == 2)); then exit 2; fi # interrupted (Ctrl-C): the other part is not wanted
 }
 
 run -n "$TEST_PROCESSES" --dist loadscope -m "not serial" "$@"
 run -m serial "$@"
+if ((!selected)); then exit 5; fi # neither part selected a test
 exit "$status"

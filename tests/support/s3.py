@@ -8,18 +8,24 @@ from django.conf import settings
 
 from loupe.storage.config import S3Connection, bucket_options
 
+# scripts/services.sh's S3_PORT, S3_IDENTITY and S3_CREDENTIAL.
 LOCAL_ENDPOINT = "http://127.0.0.1:59000"
 LOCAL_KEYS = ("loupe-local", "loupe-local-secret")
 
 
 def connection() -> S3Connection:
-    key, secret = LOCAL_KEYS
+    """The server S3_ENDPOINT_URL names, with the keys the settings give; with none named,
+    the local server with its own keys (never those keys sent to another server)."""
+    endpoint, key, secret = LOCAL_ENDPOINT, *LOCAL_KEYS
+    if settings.S3_ENDPOINT_URL:
+        endpoint = settings.S3_ENDPOINT_URL
+        key, secret = settings.AWS_ACCESS_KEY_ID, settings.AWS_SECRET_ACCESS_KEY
     return S3Connection(
-        endpoint_url=settings.S3_ENDPOINT_URL or LOCAL_ENDPOINT,
+        endpoint_url=endpoint,
         region=settings.S3_REGION,
         addressing_style=settings.S3_ADDRESSING_STYLE,
-        access_key=settings.AWS_ACCESS_KEY_ID or key,
-        secret_key=settings.AWS_SECRET_ACCESS_KEY or secret,
+        access_key=key,
+        secret_key=secret,
     )
 
 

@@ -156,6 +156,7 @@ class AnnotationDetailView(APIView):
 class ImportListView(APIView):
     resource = "datasets"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    stores_upload = True  # held to the storage quota before its body is read (upload_gate)
 
     @extend_schema(responses=ImportJobSerializer(many=True))
     def get(self, request, dataset_id: int):

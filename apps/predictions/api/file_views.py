@@ -25,6 +25,7 @@ def _valid(serializer_class, data) -> dict:
 class PredictionImportListView(APIView):
     resource = "predictions"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    stores_upload = True  # held to the storage quota before its body is read (upload_gate)
 
     @extend_schema(
         request=PredictionImportRequestSerializer, responses={202: PredictionImportSerializer}
