@@ -23,11 +23,8 @@ from apps.datasets.api.serializers import (
 )
 from apps.datasets.errors import DatasetErrorCode
 from loupe.api.errors import ApiError
+from loupe.api.pages import page
 from loupe.storage_quota import check_upload_fits
-
-
-class ByNewest(CursorPagination):
-    ordering = ("-created_at", "-id")
 
 
 class ById(CursorPagination):
@@ -36,12 +33,6 @@ class ById(CursorPagination):
     page_size = 100
     max_page_size = 1000
     page_size_query_param = "page_size"
-
-
-def _page(request, view, queryset, serializer, paginator_class=ByNewest):
-    paginator = paginator_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 class DatasetListView(APIView):
@@ -55,7 +46,7 @@ class DatasetListView(APIView):
         query = DatasetQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         queryset = selectors.datasets(project_id=query.validated_data.get("project"))
-        return _page(request, self, queryset, DatasetSerializer)
+        return page(request, self, queryset, DatasetSerializer)
 
     @extend_schema(request=DatasetInputSerializer, responses={201: DatasetSerializer})
     def post(self, request):
@@ -91,7 +82,7 @@ class DataRowListView(APIView):
     @extend_schema(responses=DataRowSerializer(many=True))
     def get(self, request, dataset_id: int):
         rows = selectors.rows_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
-        return _page(request, self, rows, DataRowSerializer, ById)
+        return page(request, self, rows, DataRowSerializer, ById)
 
 
 class DataRowDetailView(APIView):
@@ -161,7 +152,7 @@ class ImportListView(APIView):
     @extend_schema(responses=ImportJobSerializer(many=True))
     def get(self, request, dataset_id: int):
         jobs = selectors.imports_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
-        return _page(request, self, jobs, ImportJobSerializer)
+        return page(request, self, jobs, ImportJobSerializer)
 
     @extend_schema(request=ImportRequestSerializer, responses={202: ImportJobSerializer})
     def post(self, request, dataset_id: int):

@@ -13,13 +13,8 @@ from apps.predictions.api.file_serializers import (
 )
 from apps.predictions.files import exports, imports, selectors
 from apps.training import selectors as training
+from loupe.api.inputs import valid
 from loupe.storage_quota import check_upload_fits
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PredictionImportListView(APIView):
@@ -32,7 +27,7 @@ class PredictionImportListView(APIView):
     )
     def post(self, request):
         check_upload_fits(request)  # before the body is read
-        data = _valid(PredictionImportRequestSerializer, request.data)
+        data = valid(PredictionImportRequestSerializer, request.data)
         job = imports.start_prediction_import(
             dataset_id=data["dataset"],
             format=data["format"],
@@ -72,7 +67,7 @@ class PredictionExportView(APIView):
         responses={(200, "application/octet-stream"): bytes},
     )
     def get(self, request, version_id: int):
-        query = _valid(PredictionExportQuerySerializer, request.query_params)
+        query = valid(PredictionExportQuerySerializer, request.query_params)
         version = training.get_version(version_id=version_id)
         writer = exports.WRITERS[query["format"]]
         content_type, extension, chunks = writer(version=version, dataset_id=query.get("dataset"))

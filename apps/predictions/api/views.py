@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,23 +18,8 @@ from apps.predictions.api.serializers import (
 )
 from apps.predictions.models import EVALUATION_KIND, INFERENCE_KIND
 from apps.training import selectors as training
-
-
-class ByNewest(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _page(request, view, queryset, serializer):
-    paginator = ByNewest()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
+from loupe.api.inputs import valid
+from loupe.api.pages import page
 
 _JOB_FILTERS = [
     OpenApiParameter("status", str, required=False),
@@ -50,7 +34,7 @@ class RowPredictionListView(APIView):
         parameters=[RowPredictionQuerySerializer], responses=PredictionSerializer(many=True)
     )
     def get(self, request, row_id: int):
-        query = _valid(RowPredictionQuerySerializer, request.query_params)
+        query = valid(RowPredictionQuerySerializer, request.query_params)
         row = datasets.get_row(row_id=row_id)
         found = selectors.predictions_of(row=row, **query)
         return Response(PredictionSerializer(found, many=True).data)
@@ -61,13 +45,13 @@ class InferenceRunListView(APIView):
 
     @extend_schema(parameters=_JOB_FILTERS, responses=InferenceRunSerializer(many=True))
     def get(self, request):
-        runs = selectors.inference_runs(**_valid(JobQuerySerializer, request.query_params))
-        return _page(request, self, runs, InferenceRunSerializer)
+        runs = selectors.inference_runs(**valid(JobQuerySerializer, request.query_params))
+        return page(request, self, runs, InferenceRunSerializer)
 
     @extend_schema(request=JobInputSerializer, responses={202: InferenceRunSerializer})
     def post(self, request):
         run = services.submit_inference(
-            **_valid(JobInputSerializer, request.data), actor=request.user
+            **valid(JobInputSerializer, request.data), actor=request.user
         )
         run = selectors.get_inference_run(run_id=run.pk)
         return Response(InferenceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
@@ -106,8 +90,8 @@ class EvaluationListView(APIView):
 
     @extend_schema(parameters=_JOB_FILTERS, responses=EvaluationSerializer(many=True))
     def get(self, request):
-        found = selectors.evaluations(**_valid(JobQuerySerializer, request.query_params))
-        return _page(request, self, found, EvaluationSerializer)
+        found = selectors.evaluations(**valid(JobQuerySerializer, request.query_params))
+        return page(request, self, found, EvaluationSerializer)
 
     @extend_schema(
         request=JobInputSerializer,
@@ -117,7 +101,7 @@ class EvaluationListView(APIView):
     )
     def post(self, request):
         evaluation = services.submit_evaluation(
-            **_valid(JobInputSerializer, request.data), actor=request.user
+            **valid(JobInputSerializer, request.data), actor=request.user
         )
         evaluation = selectors.get_evaluation(evaluation_id=evaluation.pk)
         queued = evaluation.status == "queued"
@@ -148,7 +132,7 @@ class ModelCompareView(APIView):
 
     @extend_schema(parameters=[CompareQuerySerializer], responses=ModelCompareSerializer)
     def get(self, request, name: str):
-        query = _valid(CompareQuerySerializer, request.query_params)
+        query = valid(CompareQuerySerializer, request.query_params)
         model = training.get_model(name=name)
         return Response(
             selectors.compare_versions(

@@ -1,7 +1,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,22 +20,14 @@ from apps.slices.api.serializers import (
     SnapshotSerializer,
 )
 from apps.slices.searching import Backend
+from loupe.api.inputs import valid
+from loupe.api.pages import ByNewest
 from loupe.db.pinning import unpin_read_only_request
 
 _PAGE_PARAMETERS = [
     OpenApiParameter("page_size", int, required=False),
     OpenApiParameter("cursor", str, required=False),
 ]
-
-
-class ByNewest(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _rows_page(page: searching.SearchPage) -> Response:
@@ -52,7 +43,7 @@ class SearchView(APIView):
     @extend_schema(request=SearchRequestSerializer, responses=RowsPageSerializer)
     def post(self, request):
         unpin_read_only_request()
-        data = _valid(SearchRequestSerializer, request.data)
+        data = valid(SearchRequestSerializer, request.data)
         node = queries.prepare(data["query"], datasets=data.get("datasets"))
         page = searching.search(
             node=node,
@@ -70,7 +61,7 @@ class SearchCountView(APIView):
     @extend_schema(request=CountRequestSerializer, responses=CountSerializer)
     def post(self, request):
         unpin_read_only_request()
-        data = _valid(CountRequestSerializer, request.data)
+        data = valid(CountRequestSerializer, request.data)
         node = queries.prepare(data["query"], datasets=data.get("datasets"))
         backend, count = searching.count(node=node, backend=Backend(data["backend"]))
         return Response({"backend": backend, "count": count})
@@ -92,7 +83,7 @@ class SliceListView(APIView):
         responses=SliceSerializer(many=True),
     )
     def get(self, request):
-        query = _valid(SliceListQuerySerializer, request.query_params)
+        query = valid(SliceListQuerySerializer, request.query_params)
         paginator = ByNewest()
         page = paginator.paginate_queryset(
             selectors.slices(dataset_id=query.get("dataset")), request, view=self
@@ -101,7 +92,7 @@ class SliceListView(APIView):
 
     @extend_schema(request=SliceInputSerializer, responses={201: SliceSerializer})
     def post(self, request):
-        data = _valid(SliceInputSerializer, request.data)
+        data = valid(SliceInputSerializer, request.data)
         dataset = get_object_or_404(Dataset, pk=data["dataset"])
         slice = services.create_slice(
             dataset=dataset, name=data["name"], query=data["query"], actor=request.user
@@ -118,7 +109,7 @@ class SliceDetailView(APIView):
 
     @extend_schema(request=SlicePatchSerializer, responses=SliceSerializer)
     def patch(self, request, slice_id: int):
-        data = _valid(SlicePatchSerializer, request.data)
+        data = valid(SlicePatchSerializer, request.data)
         slice = services.update_slice(
             slice=selectors.get_slice(slice_id=slice_id), actor=request.user, **data
         )
@@ -135,7 +126,7 @@ class SliceRowsView(APIView):
 
     @extend_schema(parameters=_PAGE_PARAMETERS, responses=RowsPageSerializer)
     def get(self, request, slice_id: int):
-        data = _valid(PageRequestSerializer, request.query_params)
+        data = valid(PageRequestSerializer, request.query_params)
         page = selectors.slice_rows(
             slice=selectors.get_slice(slice_id=slice_id),
             page_size=data["page_size"],
@@ -184,7 +175,7 @@ class SnapshotRowsView(APIView):
 
     @extend_schema(parameters=_PAGE_PARAMETERS, responses=RowsPageSerializer)
     def get(self, request, slice_id: int, number: int):
-        data = _valid(PageRequestSerializer, request.query_params)
+        data = valid(PageRequestSerializer, request.query_params)
         slice = selectors.get_slice(slice_id=slice_id)
         page = selectors.snapshot_rows(
             snapshot=selectors.get_snapshot(slice=slice, number=number),

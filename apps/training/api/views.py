@@ -17,10 +17,8 @@ from apps.training.api.serializers import (
 )
 from apps.training.catalog import list_specs
 from apps.training.models import KIND
-
-
-class ByNewest(CursorPagination):
-    ordering = ("-created_at", "-id")
+from loupe.api.inputs import valid
+from loupe.api.pages import page
 
 
 class ByName(CursorPagination):
@@ -29,18 +27,6 @@ class ByName(CursorPagination):
 
 class ByVersion(CursorPagination):
     ordering = ("-version",)
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _page(request, view, queryset, serializer, paginator_class=ByNewest):
-    paginator = paginator_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 class ModelSpecListView(APIView):
@@ -62,14 +48,14 @@ class TrainingRunListView(APIView):
         responses=TrainingRunSerializer(many=True),
     )
     def get(self, request):
-        query = _valid(TrainingRunQuerySerializer, request.query_params)
+        query = valid(TrainingRunQuerySerializer, request.query_params)
         runs = selectors.training_runs(**query)
-        return _page(request, self, runs, TrainingRunSerializer)
+        return page(request, self, runs, TrainingRunSerializer)
 
     @extend_schema(request=TrainingRunInputSerializer, responses={202: TrainingRunSerializer})
     def post(self, request):
         run = services.submit_run(
-            **_valid(TrainingRunInputSerializer, request.data), actor=request.user
+            **valid(TrainingRunInputSerializer, request.data), actor=request.user
         )
         run = selectors.get_run(run_id=run.pk)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
@@ -114,7 +100,7 @@ class ModelListView(APIView):
 
     @extend_schema(responses=ModelSerializer(many=True))
     def get(self, request):
-        return _page(request, self, selectors.models(), ModelSerializer, ByName)
+        return page(request, self, selectors.models(), ModelSerializer, ByName)
 
 
 class ModelDetailView(APIView):
@@ -131,7 +117,7 @@ class ModelVersionListView(APIView):
     @extend_schema(responses=ModelVersionSerializer(many=True))
     def get(self, request, name: str):
         versions = selectors.versions_of(model=selectors.get_model(name=name))
-        return _page(request, self, versions, ModelVersionSerializer, ByVersion)
+        return page(request, self, versions, ModelVersionSerializer, ByVersion)
 
 
 class ModelVersionDetailView(APIView):

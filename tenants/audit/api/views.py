@@ -1,16 +1,12 @@
 """`GET /api/v1/audit/`: the tenant's audit log, for its admins."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
+from loupe.api.pages import ByNewest
 from tenants.audit import selectors
 from tenants.audit.api.serializers import AuditEntrySerializer, AuditQuerySerializer
 from tenants.audit.models import AuditAction
-
-
-class ByNewest(CursorPagination):
-    ordering = ("-created_at", "-id")
 
 
 class AuditEntryListView(APIView):
