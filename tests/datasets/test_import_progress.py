@@ -1,6 +1,7 @@
 """Import progress reaches WebSocket subscribers, late ones included; and the operator's
 command runs the same importer."""
 
+import contextlib
 import io
 import json
 import socket
@@ -33,15 +34,15 @@ def test_a_subscriber_from_before_the_start_gets_every_committed_batch_in_order(
     token = token_for(tenant, make_member(tenant, Role.VIEWER))
     session_worker = f"celery@{socket.gethostname()}"
     processes.consume("default", worker=session_worker, on=False)
-    try:
-        content = jsonl([row(i) for i in range(rows)])
-        job_id = upload(editor, dataset["id"], content, "r.jsonl", "jsonl").json()["id"]
-        wait_for_replica_catch_up()
-        ws = _follow(asgi_server, tenant, token, job_id)
-        first = json.loads(ws.recv(timeout=10))
-    finally:
-        processes.consume("default", worker=session_worker, on=True)
-    with ws:
+    with contextlib.ExitStack() as stack:
+        try:
+            content = jsonl([row(i) for i in range(rows)])
+            job_id = upload(editor, dataset["id"], content, "r.jsonl", "jsonl").json()["id"]
+            wait_for_replica_catch_up()
+            ws = stack.enter_context(_follow(asgi_server, tenant, token, job_id))
+            first = json.loads(ws.recv(timeout=10))
+        finally:
+            processes.consume("default", worker=session_worker, on=True)
         events = [first]
         while events[-1]["status"] in ("queued", "running"):
             events.append(json.loads(ws.recv(timeout=60)))
