@@ -33,6 +33,7 @@ ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("predictions", "write"): Role.EDITOR,
     # Online predict is a POST that changes nothing: whoever may read the models may ask.
     ("predict", "write"): Role.VIEWER,
+    ("jobs", "read"): Role.VIEWER,
     ("members", "read"): Role.ADMIN,
     ("members", "write"): Role.ADMIN,
     ("api_keys", "read"): Role.ADMIN,

@@ -16,6 +16,8 @@ class JobKind:
     task: str
     queue: str
     event_prefix: str
+    # Where the API answers one job of the kind: /api/v1/<resource path>/<id>/.
+    resource_path: str
     # A job taken this many times by workers that were then lost fails instead of resuming.
     max_attempts: int = 3
     # The statuses a worker holds the job in.
@@ -40,6 +42,7 @@ KINDS: dict[str, JobKind] = {
             task="workers.training.run_training",
             queue="gpu",
             event_prefix="run",
+            resource_path="training-runs",
         ),
         JobKind(
             name="import",
@@ -47,6 +50,7 @@ KINDS: dict[str, JobKind] = {
             task="workers.imports.run_import",
             queue="default",
             event_prefix="import",
+            resource_path="imports",
             active_statuses=("running",),
             on_lost="apps.datasets.import_runs.recover_lost_import",
         ),
@@ -56,6 +60,7 @@ KINDS: dict[str, JobKind] = {
             task="workers.inference.run_inference",
             queue="gpu",
             event_prefix="inference",
+            resource_path="inference-runs",
         ),
         JobKind(
             name="evaluation",
@@ -63,6 +68,7 @@ KINDS: dict[str, JobKind] = {
             task="workers.evaluation.run_evaluation",
             queue="default",
             event_prefix="evaluation",
+            resource_path="evaluations",
         ),
         JobKind(
             name="prediction_import",
@@ -70,6 +76,7 @@ KINDS: dict[str, JobKind] = {
             task="workers.prediction_imports.run_prediction_import",
             queue="default",
             event_prefix="import",
+            resource_path="prediction-imports",
         ),
     )
 }

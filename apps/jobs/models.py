@@ -70,3 +70,35 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.job_id} #{self.seq} {self.type}"
+
+
+class JobListing(models.Model):
+    """Every job of the tenant, whatever its kind, as one row: a database view over the
+    kinds' tables (migration 0002), read-only. `done` of `total` counts the kind's `unit`;
+    the total is null while unknown (a file being read)."""
+
+    key = models.CharField(max_length=64, primary_key=True)  # "<kind>:<id>"
+    kind = models.CharField(max_length=32)
+    job_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    done = models.BigIntegerField()
+    total = models.BigIntegerField(null=True)
+    unit = models.CharField(max_length=16)
+    error = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "jobs_joblisting"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.job_id} ({self.status})"

@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/v1/", include("apps.training.api.urls")),
     path("api/v1/", include("apps.predictions.api.urls")),
     path("api/v1/", include("apps.predictions.api.file_urls")),
+    path("api/v1/", include("apps.jobs.api.urls")),
 ]

@@ -21,6 +21,7 @@ def api_root(request: Request) -> Response:
             "session": reverse("session", request=request),
             "projects": reverse("project-list", request=request),
             "datasets": reverse("dataset-list", request=request),
+            "jobs": reverse("job-list", request=request),
             "schema": reverse("schema", request=request),
             "docs": reverse("docs", request=request),
         }
