@@ -29,6 +29,7 @@ bench: venv services
 	$(PY) bench/exports.py
 	$(PY) bench/search.py
 	$(PY) bench/training.py
+	$(PY) bench/experiments.py
 	$(PY) bench/inference.py
 	$(PY) bench/predict.py
 

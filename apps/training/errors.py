@@ -16,6 +16,8 @@ class TrainingErrorCode(StrEnum):
     MODEL_TASK_MISMATCH = "model_task_mismatch"
     RUN_FINISHED = "run_finished"
     TRAINING_RUN_LIMIT = "training_run_limit"
+    EXPERIMENT_SNAPSHOT_MISMATCH = "experiment_snapshot_mismatch"
+    UNKNOWN_EXPERIMENT = "unknown_experiment"
 
 
 class RunFailure(StrEnum):

@@ -47,6 +47,7 @@ class TrainingRun(Job):
         indexes = [
             models.Index(fields=["created_at", "id"], name="trainingrun_created_idx"),
             models.Index(fields=["status", "created_at"], name="trainingrun_status_idx"),
+            models.Index(fields=["experiment", "id"], name="trainingrun_experiment_idx"),
         ]
 
     def __str__(self) -> str:

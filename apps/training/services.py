@@ -147,6 +147,7 @@ def submit_run(
     parent = _parent(model_spec, parent_version)
     with transaction.atomic():
         _check_room_for_a_run()
+        frozen = _experiment_snapshot(experiment, slice_obj, frozen)
         frozen = frozen or create_snapshot(slice=slice_obj, actor=actor)
         if frozen.row_count == 0:  # raising rolls the new snapshot back too
             raise _bad(
@@ -171,6 +172,34 @@ def submit_run(
         append_event(run, KIND, "run.queued", {"snapshot": frozen.number, "rows": frozen.row_count})
         send_job_on_commit(KIND, run.pk)
     return run
+
+
+def _experiment_snapshot(
+    experiment: str, slice_obj: Slice, named: SliceSnapshot | None
+) -> SliceSnapshot | None:
+    """The snapshot a run joining `experiment` trains on: the one its first run took, so the
+    runs compare over the same rows (submissions take turns, _check_room_for_a_run). A run
+    naming another slice or snapshot is refused (409); the first run's own goes as asked."""
+    if not experiment:
+        return named
+    first = (
+        TrainingRun.objects.using("default")
+        .filter(experiment=experiment)
+        .select_related("snapshot")
+        .order_by("id")
+        .first()
+    )
+    if first is None:
+        return named
+    if first.slice_id != slice_obj.pk or named not in (None, first.snapshot):
+        raise ApiError(
+            status=409,
+            code=TrainingErrorCode.EXPERIMENT_SNAPSHOT_MISMATCH,
+            detail=f"Experiment {experiment!r} compares runs over snapshot "
+            f"{first.snapshot.number} of slice {first.slice_id}; submit with that slice (and "
+            "that snapshot, or none), or name another experiment.",
+        )
+    return first.snapshot
 
 
 def _check_room_for_a_run() -> None:

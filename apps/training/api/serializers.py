@@ -73,6 +73,34 @@ class RunMetricsSerializer(serializers.Serializer):
     series = serializers.DictField(child=serializers.ListField(allow_null=True))
 
 
+class ComparedHyperparameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    differs = serializers.BooleanField()
+    values = serializers.ListField(child=serializers.JSONField(allow_null=True))
+
+
+class ComparedRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    spec = serializers.CharField()
+    hyperparameters = serializers.DictField()
+    metrics = serializers.DictField()
+    model_version = serializers.IntegerField(allow_null=True)
+    epochs = serializers.ListField(child=serializers.IntegerField())
+    series = serializers.DictField(child=serializers.ListField(allow_null=True))
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExperimentComparisonSerializer(serializers.Serializer):
+    experiment = serializers.CharField()
+    slice = serializers.IntegerField()
+    snapshot = serializers.IntegerField()
+    hyperparameters = ComparedHyperparameterSerializer(many=True)
+    runs = ComparedRunSerializer(many=True)
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name", read_only=True)
     slice = serializers.IntegerField(source="snapshot.slice_id", read_only=True, allow_null=True)

@@ -25,6 +25,12 @@ urlpatterns = [
         views.TrainingRunMetricsView.as_view(),
         name="training-run-metrics",
     ),
+    # An experiment's name may hold a "/": path, not str.
+    path(
+        "experiments/<path:name>/compare/",
+        views.ExperimentCompareView.as_view(),
+        name="experiment-compare",
+    ),
     path("models/", views.ModelListView.as_view(), name="model-list"),
     path("models/<str:name>/", views.ModelDetailView.as_view(), name="model-detail"),
     path(

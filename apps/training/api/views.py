@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from apps.jobs.event_pages import EVENT_PAGE_PARAMETERS, EventPageSerializer, event_page
 from apps.training import selectors, services
 from apps.training.api.serializers import (
+    ExperimentComparisonSerializer,
     ModelSerializer,
     ModelSpecSerializer,
     ModelVersionSerializer,
@@ -93,6 +94,14 @@ class TrainingRunMetricsView(APIView):
     @extend_schema(responses=RunMetricsSerializer)
     def get(self, request, run_id: int):
         return Response(selectors.run_metrics(run=selectors.get_run(run_id=run_id)))
+
+
+class ExperimentCompareView(APIView):
+    resource = "training"
+
+    @extend_schema(responses=ExperimentComparisonSerializer)
+    def get(self, request, name: str):
+        return Response(selectors.experiment_comparison(name=name))
 
 
 class ModelListView(APIView):
