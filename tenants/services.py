@@ -6,12 +6,14 @@ import re
 
 from django.conf import settings
 from django.db import connections, transaction
+from django_tenants.utils import schema_exists
 
 from tenants.audit.models import AuditAction
 from tenants.audit.record import record
 from tenants.errors import ProvisioningError, TenantErrorCode
 from tenants.models import Domain, Membership, Tenant, User
 from tenants.roles import Role
+from tenants.schemas import clone_template
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 _RESERVED = {"public", "www", "admin", "api", "template", "information-schema"}
@@ -36,9 +38,10 @@ def check_slug(slug: str) -> None:
 def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Tenant:
     """Provision a tenant: its row, primary domain, owner membership and schema.
 
-    The schema is cloned from the migrated template schema, so provisioning takes about a
-    second however many migrations exist. All or nothing: one transaction covers the rows
-    and the schema. Raises ProvisioningError for a bad or taken slug or domain.
+    The schema is cloned from the migrated template schema (tenants.schemas), so provisioning
+    takes well under a second however many migrations exist. All or nothing: one transaction
+    covers the rows and the schema. Raises ProvisioningError for a bad or taken slug or domain
+    (or a slug whose schema a deleted tenant left).
     """
     check_slug(slug)
     domain = domain.strip().lower()
@@ -47,13 +50,19 @@ def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Ten
             raise ProvisioningError(TenantErrorCode.SLUG_TAKEN, f"tenant {slug!r} exists")
         if Domain.objects.filter(domain=domain).exists():
             raise ProvisioningError(TenantErrorCode.DOMAIN_TAKEN, f"domain {domain!r} is taken")
+        if schema_exists(schema_name_for(slug)):  # left by a deleted tenant: never reused
+            raise ProvisioningError(
+                TenantErrorCode.SLUG_TAKEN,
+                f"schema {schema_name_for(slug)!r} of a deleted tenant remains: drop it, or "
+                "choose another slug",
+            )
         tenant = Tenant.objects.create(schema_name=schema_name_for(slug), slug=slug, name=name)
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
         owner = User.objects.filter(email=owner_email.lower()).first()
         if owner is None:
             owner = User.objects.create_user(owner_email)
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
-        tenant.create_schema(check_if_exists=True, verbosity=0)
+        clone_template(tenant.schema_name)
     # A database session that has cloned schemas keeps catalog caches that make each further
     # clone slower (0.2 s growing past 2 s after a hundred); a fresh session stays flat.
     if not connections["default"].in_atomic_block:
