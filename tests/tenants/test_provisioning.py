@@ -68,6 +68,23 @@ def test_create_tenant_refuses_a_taken_domain_and_creates_no_schema(live_db, ten
     assert _tables("second_co") == set()
 
 
+def test_a_slug_whose_schema_a_deleted_tenant_left_is_refused(live_db):
+    call_command(
+        "create_tenant", slug="gone-co", name="Gone", domain="gone.localhost", owner="g@example.com"
+    )
+    Tenant.objects.filter(slug="gone-co").delete()  # its schema stays (auto_drop_schema off)
+    with pytest.raises(CommandError, match="slug_taken.*deleted tenant"):
+        call_command(
+            "create_tenant",
+            slug="gone-co",
+            name="New",
+            domain="new.localhost",
+            owner="n@example.com",
+        )
+    assert not Tenant.objects.filter(slug="gone-co").exists()
+    assert not Domain.objects.filter(domain="new.localhost").exists()
+
+
 def test_deactivated_tenant_answers_403(tenant, make_member, client_for):
     client = client_for(tenant, make_member(tenant, Role.OWNER))
     assert client.get("/api/v1/projects/").status_code == 200
