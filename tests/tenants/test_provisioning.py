@@ -73,7 +73,7 @@ def test_a_slug_whose_schema_a_deleted_tenant_left_is_refused(live_db):
         "create_tenant", slug="gone-co", name="Gone", domain="gone.localhost", owner="g@example.com"
     )
     Tenant.objects.filter(slug="gone-co").delete()  # its schema stays (auto_drop_schema off)
-    with pytest.raises(CommandError, match="slug_taken.*deleted tenant"):
+    with pytest.raises(CommandError, match=r"slug_taken.*deleted tenant"):
         call_command(
             "create_tenant",
             slug="gone-co",
