@@ -23,8 +23,10 @@ from tenants.identity.dev_issuer import issue_token
 from tenants.models import Membership, Tenant, User
 from tenants.roles import Role
 from tenants.services import create_tenant
+from tests import environment
 from tests.support import database, processes
 from tests.support.database import wait_for_replica_catch_up
+from tests.support.mailbox import smtp_server
 
 PUBLIC_HOSTS = ["localhost", "testserver", "127.0.0.1"]
 
@@ -262,3 +264,11 @@ def gpu_worker(django_db_setup, tmp_path_factory):
 def _environment_is_the_test_one():
     database = os.environ["DATABASE_URL"].rsplit("/", 1)[-1]
     assert re.fullmatch(r".+_test[1-9]?", database), "tests must never touch a real database"
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    """The SMTP server the workers' EMAIL_URL names (tests/environment.py), and what it got."""
+    controller, box = smtp_server(environment.MAIL_PORT)
+    yield box
+    controller.stop()

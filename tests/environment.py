@@ -102,3 +102,6 @@ os.environ.setdefault("TRAINING_LOADER_WORKERS", "1")
 os.environ.setdefault("TRAINING_CHECKPOINT_SECONDS", "1")
 # Inference in chunks of 100 rows: the digits take 18, so a kill lands between two of them.
 os.environ.setdefault("INFERENCE_CHUNK_ROWS", "100")
+# Mail goes to the run's own SMTP server in the test process (tests/support/mailbox.py).
+MAIL_PORT = 58025 + SLOT
+os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{MAIL_PORT}"

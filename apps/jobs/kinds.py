@@ -25,9 +25,15 @@ class JobKind:
     # What recovers one of this kind's jobs whose worker was lost, when its model is not a
     # `Job` (dotted path to `f(job, kind) -> "requeued" | "failed"`); the sweep's own else.
     on_lost: str = ""
+    # What the kind adds to the e-mail its job's submitter asked for (dotted path to
+    # `f(job) -> apps.jobs.mail.MailDetails`); the e-mail's common part alone when empty.
+    mail_details: str = ""
 
     def model_class(self):
         return apps.get_model(self.model)
+
+    def mail_details_of(self, job):
+        return import_string(self.mail_details)(job)
 
     def lost_handler(self):
         return import_string(self.on_lost) if self.on_lost else None
@@ -43,6 +49,7 @@ KINDS: dict[str, JobKind] = {
             queue="gpu",
             event_prefix="run",
             resource_path="training-runs",
+            mail_details="apps.training.mail.run_details",
         ),
         JobKind(
             name="import",

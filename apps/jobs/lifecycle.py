@@ -23,6 +23,7 @@ from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.events import append_event
 from apps.jobs.kinds import JobKind, kind_named
 from apps.jobs.leases import lease
+from apps.jobs.mail import mail_on_commit
 from apps.jobs.models import FINAL_STATUSES, Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def fail_lost_job(job: Job, kind: JobKind) -> None:
 
 def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", data=None) -> Job:
     """End the job with `status`, once: its `<prefix>.<status>` event commits with it. The
-    place it held goes to the tenant's oldest job of its kind left waiting for one."""
+    place it held goes to the tenant's oldest job of its kind left waiting for one, and its
+    submitter gets the e-mail they asked for (`notify`)."""
     kind = kind_named(kind_name)
     with transaction.atomic(using="default"):
         job.status, job.error, job.finished_at = status, error, timezone.now()
@@ -97,6 +99,7 @@ def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", 
             body["error"] = error
         append_event(job, kind.name, f"{kind.event_prefix}.{status}", body)
         transaction.on_commit(lambda: send_next_waiting(kind), using="default")
+        mail_on_commit(job, kind)
     return job
 
 

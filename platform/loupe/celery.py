@@ -35,6 +35,7 @@ app.conf.update(
         "workers.inference",
         "workers.evaluation",
         "workers.prediction_imports",
+        "workers.notifications",
     ],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",

@@ -14,6 +14,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from loupe.env import env_bool, env_float, env_int, env_list, env_str
+from loupe.mail_config import mail_settings
 from loupe.storage.config import S3Connection, import_prefixes, storages_setting
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -385,6 +386,20 @@ SERVING_PORT = env_int("SERVING_PORT", 8001, minimum=1)
 # Tests: the predict server says how many database queries each call made
 # (an X-Database-Queries header).
 PREDICT_REPORT_QUERIES = env_bool("PREDICT_REPORT_QUERIES", False)
+
+# --- E-mail --------------------------------------------------------------------------------
+
+# Where the platform's mail goes (a job's result, to whoever submitted it with `notify`):
+# smtp://[user:password@]host[:port], smtp+starttls://..., smtps://..., or console:// to
+# print each message to the worker's output (the default).
+EMAIL_URL = env_str("EMAIL_URL", "console://")
+_mail = mail_settings(EMAIL_URL)
+EMAIL_BACKEND = _mail.backend
+EMAIL_HOST, EMAIL_PORT = _mail.host, _mail.port
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _mail.user, _mail.password
+EMAIL_USE_TLS, EMAIL_USE_SSL = _mail.use_tls, _mail.use_ssl
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT_SECONDS", 10.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Loupe <loupe@localhost>")
 
 # --- Operations ----------------------------------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""The e-mail a job's submitter asked for (`notify`) when the job ends: what ended and how,
+its timings, what its kind adds (a training run: its model, final metrics and curves), and
+links to it. Sent by a task on the default queue once the end commits (apps.jobs.lifecycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import connection
+
+from apps.jobs.kinds import JobKind, kind_named
+from loupe.dispatch import enqueue_on_commit
+
+MAIL_TASK = "workers.notifications.mail_job_result"
+
+
+@dataclass
+class MailDetails:
+    """What a kind adds to its job's e-mail: lines of text, and attachments as
+    (file name, content, MIME type)."""
+
+    lines: list[str] = field(default_factory=list)
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def mail_on_commit(job, kind: JobKind) -> None:
+    """Call inside the transaction that ends the job: its submitter's e-mail is sent once it
+    commits, if they asked for one."""
+    if getattr(job, "notify", False) and job.created_by_id:
+        enqueue_on_commit(MAIL_TASK, kwargs={"kind": kind.name, "job_id": job.pk}, queue="default")
+
+
+def job_result_mail(kind_name: str, job_id: int) -> EmailMessage | None:
+    """The e-mail for the ended job, or None when there is no one to send it to."""
+    kind = kind_named(kind_name)
+    job = kind.model_class().objects.using("default").select_related("created_by").get(pk=job_id)
+    if job.created_by is None or not job.created_by.email:
+        return None
+    noun = job._meta.verbose_name
+    title = f'{noun} {job.pk} "{job.name}"' if getattr(job, "name", "") else f"{noun} {job.pk}"
+    details = kind.mail_details_of(job) if kind.mail_details else MailDetails()
+    tenant = connection.tenant
+    lines = [
+        f"{title[0].upper()}{title[1:]} in {tenant.name} {job.status}.",
+        "",
+        f"Submitted: {job.created_at:%Y-%m-%d %H:%M:%S %Z}",
+        f"Started:   {job.started_at:%Y-%m-%d %H:%M:%S %Z}" if job.started_at else "Never started",
+        f"Ended:     {job.finished_at:%Y-%m-%d %H:%M:%S %Z}",
+        *([f"Error: {job.error}"] if job.error else []),
+        *(["", *details.lines] if details.lines else []),
+        "",
+        f"Its page: {_tenant_url(tenant)}/admin/{job._meta.app_label}/{job._meta.model_name}/"
+        f"{job.pk}/change/",
+        f"In the API: {_tenant_url(tenant)}/api/v1/{kind.resource_path}/{job.pk}/",
+    ]
+    message = EmailMessage(
+        subject=f"[Loupe] {title} {job.status}",
+        body="\n".join(lines) + "\n",
+        to=[job.created_by.email],
+    )
+    for name, content, mimetype in details.attachments:
+        message.attach(name, content, mimetype)
+    return message
+
+
+def _tenant_url(tenant) -> str:
+    """The tenant's own host, with PUBLIC_URL's scheme and port."""
+    public = urlsplit(settings.PUBLIC_URL)
+    port = f":{public.port}" if public.port else ""
+    return f"{public.scheme}://{tenant.get_primary_domain().domain}{port}"
