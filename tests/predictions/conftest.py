@@ -11,6 +11,7 @@ import pytest
 from tests.predictions.prediction_files import street  # noqa: F401
 from tests.support.database import wait_for_replica_catch_up
 from tests.training.conftest import (  # noqa: F401
+    QUICK_LR,
     editor,
     import_demo,
     make_slice,
@@ -48,7 +49,7 @@ def all_digits(tenant, editor) -> dict:  # noqa: F811
 @pytest.fixture
 def digits_version(gpu_worker, editor, digits) -> dict:  # noqa: F811
     """Version 1 of `digits-lr`: logistic regression on the digits (seconds to train)."""
-    run = started(editor, digits["id"], "logistic_regression", model="digits-lr")
+    run = started(editor, digits["id"], "logistic_regression", model="digits-lr", **QUICK_LR)
     finished = wait_for_run(editor, run["id"])
     assert finished["status"] == "succeeded", finished["error"]
     return editor.get(f"/api/v1/model-versions/{finished['model_version']}/").json()

@@ -40,7 +40,7 @@ from tenants.services import create_tenant
 from tests.conftest import token_for
 from tests.support import processes
 from tests.support.database import wait_for_replica_catch_up
-from tests.training.conftest import import_demo, make_slice, started, wait_for_run
+from tests.training.conftest import QUICK_LR, import_demo, make_slice, started, wait_for_run
 from workers.engines.detection import FasterRCNNMobileNet
 from workers.engines.registry import load_engine
 from workers.serving.inputs import decode_image
@@ -91,7 +91,10 @@ def world(django_db_setup, django_db_blocker, gpu_worker) -> World:
             d for d in owner.get("/api/v1/datasets/").json()["results"] if d["name"] == "digits"
         )
         slice_id = make_slice(owner, digits["id"], "digits")["id"]
-        runs = [started(owner, slice_id, "logistic_regression", model=LR_MODEL) for _ in "123"]
+        runs = [
+            started(owner, slice_id, "logistic_regression", model=LR_MODEL, **QUICK_LR)
+            for _ in "123"
+        ]
         for run in runs:
             finished = wait_for_run(owner, run["id"])
             assert finished["status"] == "succeeded", finished["error"]

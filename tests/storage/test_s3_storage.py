@@ -12,7 +12,7 @@ from tests.datasets.conftest import all_rows, jsonl, row, upload, wait_for_job
 from tests.predictions.conftest import inferred
 from tests.storage.conftest import LAKE, png, zip_of
 from tests.support.database import wait_for_replica_catch_up
-from tests.training.conftest import import_demo, make_slice, started, wait_for_run
+from tests.training.conftest import QUICK_LR, import_demo, make_slice, started, wait_for_run
 
 
 def _import_from(client, dataset_id: int, source_uri: str):
@@ -112,7 +112,8 @@ def test_a_model_trains_on_media_in_the_bucket_stores_its_files_there_and_predic
     assert s3.keys(f"{tenant.schema_name}/datasets/{digits['id']}/media/")
     piece = make_slice(editor, digits["id"], "all digits")
 
-    run = wait_for_run(editor, started(editor, piece["id"], "logistic_regression")["id"])
+    run = started(editor, piece["id"], "logistic_regression", **QUICK_LR)
+    run = wait_for_run(editor, run["id"])
     assert run["status"] == "succeeded", run["error"]
     with tenant_context(tenant):
         stored = TrainingRun.objects.using("default").get(pk=run["id"])

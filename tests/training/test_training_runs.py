@@ -22,6 +22,7 @@ from apps.training.models import ModelVersion, TrainingRun
 from tenants.roles import Role
 from tests.conftest import host_of
 from tests.training.conftest import (
+    QUICK_LR,
     events_of,
     follow_to_end,
     make_slice,
@@ -98,7 +99,7 @@ def test_metrics_are_a_series_with_one_point_per_epoch(gpu_worker, editor, digit
 
 
 def test_a_classical_spec_reaches_090_on_the_digits(gpu_worker, editor, digits):
-    run = started(editor, digits["id"], spec="logistic_regression")
+    run = started(editor, digits["id"], spec="logistic_regression", **QUICK_LR)
     finished = wait_for_run(editor, run["id"])
     assert finished["status"] == "succeeded", finished["error"]
     assert finished["metrics"]["val_accuracy"] >= 0.90
@@ -167,7 +168,9 @@ def test_an_empty_slice_is_refused_and_leaves_no_snapshot(tenant, editor, digits
 
 
 def test_parents_must_be_a_deep_version_of_the_same_spec(gpu_worker, editor, digits):
-    classical = wait_for_run(editor, started(editor, digits["id"], "logistic_regression")["id"])
+    classical = wait_for_run(
+        editor, started(editor, digits["id"], "logistic_regression", **QUICK_LR)["id"]
+    )
     version = classical["model_version"]
     mismatch = submit(editor, digits["id"], "small_cnn", parent_version=version)
     assert mismatch.json()["code"] == "parent_spec_mismatch"
@@ -266,7 +269,9 @@ def test_the_registered_artifact_loads_back_from_storage_and_predicts_the_digits
 
 
 def test_runs_events_and_versions_are_in_the_tenant_admin(tenant, gpu_worker, editor, digits):
-    run = wait_for_run(editor, started(editor, digits["id"], spec="logistic_regression")["id"])
+    run = wait_for_run(
+        editor, started(editor, digits["id"], spec="logistic_regression", **QUICK_LR)["id"]
+    )
     owner = tenant.memberships.get(role=Role.OWNER).user
     admin = Client(HTTP_HOST=host_of(tenant))
     admin.force_login(owner)
