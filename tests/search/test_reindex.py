@@ -31,11 +31,11 @@ from tests.search.test_indexing import search
 from tests.search.test_indexing_resilience import documents_in
 from tests.support import processes
 
-ROWS = 10_000
+ROWS = 2_000
 EVERY_ROW = "metadata.version = 1"
 # What a reindex run as a process writes at a time: small, so that its fill lasts long enough
 # (a hundred requests) to be caught halfway.
-SMALL_CHUNKS = 100
+SMALL_CHUNKS = 20
 
 
 @pytest.fixture
@@ -150,10 +150,10 @@ def test_changes_made_during_a_reindex_reach_the_new_index(tenant, editor, many_
         # Edits and deletions by a user while the fill runs, each committed alone: behind the
         # fill's position at first, and ahead of it later.
         with tenant_context(tenant):
-            for start in range(0, ROWS, 250):
+            for start in range(0, ROWS, 50):
                 if reindexing.poll() is not None:
                     break
-                DataRow.objects.filter(metadata__i__gte=start, metadata__i__lt=start + 250).update(
+                DataRow.objects.filter(metadata__i__gte=start, metadata__i__lt=start + 50).update(
                     metadata={"version": 2}
                 )
                 DataRow.objects.filter(external_id=f"img-{start}").delete()
