@@ -1,8 +1,7 @@
 """django-tenants' migrate_schemas, which also keeps the template schema current.
 
 New tenants are cloned from TENANT_BASE_SCHEMA, so every migrate of the tenant apps
-migrates the template too (creating it on first run), and installs the function that clones
-it (tenants.schemas).
+migrates the template too (creating it on first run).
 """
 
 from django.conf import settings
@@ -12,7 +11,6 @@ from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_tenant_database_alias, schema_exists
 
 from loupe.db.pinning import pin_to_primary
-from tenants.schemas import install_clone_function
 
 
 class Command(MigrateSchemasCommand):
@@ -35,4 +33,3 @@ class Command(MigrateSchemasCommand):
                 cursor.execute(f'CREATE SCHEMA "{template}"')
         executor = get_executor(codename="standard")(self.args, self.options)
         executor.run_migrations(tenants=[template])
-        install_clone_function()
