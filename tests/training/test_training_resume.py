@@ -10,6 +10,7 @@ import signal
 from tests.support import processes
 from tests.training.conftest import events_of, started, wait_for_event, wait_for_run
 
+# Over every digit: an epoch lasts long enough to hold a checkpoint (one a second here).
 LONG = {"epochs": 4, "batch_size": 16}
 
 
@@ -36,9 +37,9 @@ def _assert_resumed_with_each_epoch_once(client, run_id: int) -> list[dict]:
 
 
 def test_a_run_whose_pool_process_is_sigkilled_is_resumed_from_its_checkpoint(
-    gpu_worker, editor, digits
+    gpu_worker, editor, all_digits
 ):
-    run = started(editor, digits["id"], hyperparameters=LONG)
+    run = started(editor, all_digits["id"], hyperparameters=LONG)
     wait_for_event(editor, run["id"], _inside_second_epoch)
     (child,) = processes.pool_children(gpu_worker.process.process.pid)
     os.kill(child, signal.SIGKILL)
@@ -47,9 +48,9 @@ def test_a_run_whose_pool_process_is_sigkilled_is_resumed_from_its_checkpoint(
 
 
 def test_a_run_whose_worker_is_sigkilled_is_finished_by_another_worker(
-    gpu_worker, celery_worker, editor, digits
+    gpu_worker, celery_worker, editor, all_digits
 ):
-    run = started(editor, digits["id"], hyperparameters=LONG)
+    run = started(editor, all_digits["id"], hyperparameters=LONG)
     wait_for_event(editor, run["id"], _inside_second_epoch)
     processes.kill_process_group(gpu_worker.process.process)
     gpu_worker.start()

@@ -36,10 +36,10 @@ from workers.engines.registry import engine_for
 
 
 def test_a_cnn_run_is_followed_live_from_first_event_to_last_and_registers_a_version(
-    asgi_server, gpu_worker, tenant, editor, digits, make_member
+    asgi_server, gpu_worker, tenant, editor, all_digits, make_member
 ):
     viewer = make_member(tenant, Role.VIEWER)
-    run = started(editor, digits["id"], hyperparameters={"epochs": 3}, model="digits-cnn")
+    run = started(editor, all_digits["id"], hyperparameters={"epochs": 3}, model="digits-cnn")
     assert (run["status"], run["snapshot"], run["epochs"]) == ("queued", 1, 3)
 
     with run_socket(asgi_server, tenant, viewer, run["id"]) as ws:
@@ -65,7 +65,7 @@ def test_a_cnn_run_is_followed_live_from_first_event_to_last_and_registers_a_ver
     )
     assert (version["classes"], version["slice"], version["snapshot"]) == (
         finished["classes"],
-        digits["id"],
+        all_digits["id"],
         1,
     )
     models = editor.get("/api/v1/models/").json()["results"]
@@ -98,8 +98,8 @@ def test_metrics_are_a_series_with_one_point_per_epoch(gpu_worker, editor, digit
     assert all(len(series) == 2 for series in metrics["series"].values())
 
 
-def test_a_classical_spec_reaches_090_on_the_digits(gpu_worker, editor, digits):
-    run = started(editor, digits["id"], spec="logistic_regression", **QUICK_LR)
+def test_a_classical_spec_reaches_090_on_the_digits(gpu_worker, editor, all_digits):
+    run = started(editor, all_digits["id"], spec="logistic_regression", **QUICK_LR)
     finished = wait_for_run(editor, run["id"])
     assert finished["status"] == "succeeded", finished["error"]
     assert finished["metrics"]["val_accuracy"] >= 0.90
@@ -109,14 +109,14 @@ def test_a_classical_spec_reaches_090_on_the_digits(gpu_worker, editor, digits):
 
 
 def test_a_second_run_of_a_model_is_its_version_2_warm_started_from_version_1(
-    gpu_worker, editor, digits
+    gpu_worker, editor, all_digits
 ):
     first = wait_for_run(
-        editor, started(editor, digits["id"], hyperparameters={"epochs": 1}, model="m")["id"]
+        editor, started(editor, all_digits["id"], hyperparameters={"epochs": 1}, model="m")["id"]
     )
     second = started(
         editor,
-        digits["id"],
+        all_digits["id"],
         hyperparameters={"epochs": 1},
         model="m",
         parent_version=first["model_version"],
@@ -252,12 +252,13 @@ def test_a_slice_a_run_trained_on_cannot_be_deleted_and_stays_whole(tenant, edit
 
 
 def test_the_registered_artifact_loads_back_from_storage_and_predicts_the_digits(
-    tenant, gpu_worker, editor, digits
+    tenant, gpu_worker, editor, all_digits
 ):
-    run = wait_for_run(editor, started(editor, digits["id"], hyperparameters={"epochs": 3})["id"])
+    run = started(editor, all_digits["id"], hyperparameters={"epochs": 3})
+    run = wait_for_run(editor, run["id"])
     with tenant_context(tenant):
         version = ModelVersion.objects.using("default").get(pk=run["model_version"])
-        rows = list(DataRow.objects.filter(dataset_id=digits["dataset"]).order_by("id")[:50])
+        rows = list(DataRow.objects.filter(dataset_id=all_digits["dataset"]).order_by("id")[:50])
         truth = [row.annotations.get().class_name for row in rows]
         with default_storage.open(version.artifact, "rb") as stored, NamedTemporaryFile() as local:
             local.write(stored.read())
