@@ -40,6 +40,54 @@ def test_create_tenant_command_clones_the_template(live_db, capsys):
     assert "provisioned in" in capsys.readouterr().out
 
 
+def _catalog(schema: str) -> set[tuple[str, str]]:
+    """The schema's columns, constraints, indexes, triggers and views, each with its name and
+    definition (the schema's own name taken out of them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT 'column', t.relname || '.' || a.attname || ' ' ||
+                   format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' ||
+                   a.attidentity::text || a.attgenerated::text || ' ' ||
+                   coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+            FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE t.relnamespace = %(s)s::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT 'constraint', t.relname || ' ' || c.conname || ' ' ||
+                   replace(pg_get_constraintdef(c.oid), %(s)s || '.', '')
+            FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+            WHERE t.relnamespace = %(s)s::regnamespace
+            UNION ALL
+            SELECT 'index', replace(pg_get_indexdef(i.indexrelid), %(s)s || '.', '')
+            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+            WHERE t.relnamespace = %(s)s::regnamespace
+            UNION ALL
+            SELECT 'trigger', replace(pg_get_triggerdef(g.oid), %(s)s || '.', '')
+            FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid
+            WHERE t.relnamespace = %(s)s::regnamespace AND NOT g.tgisinternal
+            UNION ALL
+            SELECT 'view', relname || ' ' || replace(pg_get_viewdef(oid), %(s)s || '.', '')
+            FROM pg_class
+            WHERE relnamespace = %(s)s::regnamespace AND relkind = 'v'
+            """,
+            {"s": schema},
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_tenants_schema_has_every_name_and_definition_of_the_template(live_db, tenant):
+    copied, template = _catalog(tenant.schema_name), _catalog("tenant_template")
+    assert {kind for kind, _ in template} == {"column", "constraint", "index", "trigger", "view"}
+    assert copied == template
+    with schema_context(tenant.schema_name), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_content_type")
+        (content_types,) = cursor.fetchone()
+        cursor.execute("INSERT INTO django_content_type (app_label, model) VALUES ('x', 'y')")
+        cursor.execute("SELECT max(id) FROM django_content_type")
+        assert cursor.fetchone() == (content_types + 1,)  # its ids go on from the copied rows
+
+
 def test_template_is_migrated_with_every_tenant_app(live_db):
     assert {"projects_project", "django_migrations", "django_content_type"} <= _tables(
         "tenant_template"
