@@ -10,14 +10,20 @@ migration records and content types, so the copy stands migrated as the template
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+
+# The advisory lock a migrate of the template holds, and each copy shares.
+_TEMPLATE_LOCK = 0x4C4F5550_54504C  # "LOUPTPL"
 
 # Each query reads the template's namespace alone (%(ns)s::oid). They run with the template
 # alone on the search path, so that the definitions name its objects unqualified (and all
 # else, such as public's functions and users table, qualified).
 _TABLES = """
-    SELECT quote_ident(relname) FROM pg_class
+    SELECT relname FROM pg_class
     WHERE relnamespace = %(ns)s::oid AND relkind = 'r' ORDER BY oid"""
 # Primary keys, unique and exclusion constraints (with their indexes), or foreign keys.
 _CONSTRAINTS = """
@@ -26,22 +32,20 @@ _CONSTRAINTS = """
     FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
     WHERE t.relnamespace = %(ns)s::oid AND c.contype::text = ANY(%(types)s::text[])
     ORDER BY c.oid"""
-# pg_get_indexdef and pg_get_triggerdef qualify the table whatever the search path: the
-# template's name gives way to the new schema's.
-_INDEXES = """
-    SELECT replace(pg_get_indexdef(i.indexrelid),
-                   format(' ON %%I.%%I ', %(template)s::text, t.relname),
-                   format(' ON %%I.%%I ', %(schema)s::text, t.relname))
+# pg_get_indexdef and pg_get_triggerdef qualify the table whatever the search path: each
+# comes with the ` ON <template>.<table> ` it holds and what takes its place (_retargeted).
+_ON = """format(' ON %%I.%%I ', %(template)s::text, t.relname),
+         format(' ON %%I.%%I ', %(schema)s::text, t.relname)"""
+_INDEXES = f"""
+    SELECT pg_get_indexdef(i.indexrelid), {_ON}
     FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
     WHERE t.relnamespace = %(ns)s::oid AND NOT EXISTS (
         SELECT FROM pg_constraint c
         WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
           AND c.contype IN ('p', 'u', 'x'))
     ORDER BY i.indexrelid"""
-_TRIGGERS = """
-    SELECT replace(pg_get_triggerdef(g.oid),
-                   format(' ON %%I.%%I ', %(template)s::text, t.relname),
-                   format(' ON %%I.%%I ', %(schema)s::text, t.relname))
+_TRIGGERS = f"""
+    SELECT pg_get_triggerdef(g.oid), {_ON}
     FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid
     WHERE t.relnamespace = %(ns)s::oid AND NOT g.tgisinternal ORDER BY g.oid"""
 _VIEWS = """
@@ -70,42 +74,63 @@ _SEQUENCE_MOVES = """
 
 
 def clone_template(schema_name: str) -> None:
-    """Create `schema_name` as a copy of the template (call inside a transaction: a failure
-    leaves nothing behind)."""
+    """Create `schema_name` as a copy of the template, all or nothing (in a transaction of its
+    own, or a savepoint of the caller's). A migrate of the template waits for the copies being
+    made, and they for it (template_lock)."""
     template = settings.TENANT_BASE_SCHEMA
     connection.set_schema_to_public()
-    with connection.cursor() as cursor:
+    with transaction.atomic(using="default"), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_TEMPLATE_LOCK])
         cursor.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [template])
-        (namespace,) = cursor.fetchone()
-        names = {"ns": namespace, "template": template, "schema": schema_name}
-        cursor.execute("SELECT current_setting('search_path')")
-        (search_path,) = cursor.fetchone()
-        try:
-            cursor.execute("SELECT set_config('search_path', quote_ident(%s), false)", [template])
-            tables = _read(cursor, _TABLES, names)
-            keys = _read(cursor, _CONSTRAINTS, names | {"types": ["p", "u", "x"]})
-            indexes = _read(cursor, _INDEXES, names)
-            foreign_keys = _read(cursor, _CONSTRAINTS, names | {"types": ["f"]})
-            views, triggers = _read(cursor, _VIEWS, names), _read(cursor, _TRIGGERS, names)
-            copies, moves = _read(cursor, _ROW_COPIES, names), _read(cursor, _SEQUENCE_MOVES, names)
-            cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(schema_name)}")
+        found = cursor.fetchone()
+        if found is None:
+            raise RuntimeError(f"no template schema {template!r}: run migrate_schemas first")
+        names = {"ns": found[0], "template": template, "schema": schema_name}
+        # Local to the transaction (or savepoint), so a failure leaves the path as it was.
+        cursor.execute("SELECT set_config('search_path', quote_ident(%s), true)", [template])
+        tables = _read(cursor, _TABLES, names)
+        keys = _read(cursor, _CONSTRAINTS, names | {"types": ["p", "u", "x"]})
+        copies, moves = _read(cursor, _ROW_COPIES, names), _read(cursor, _SEQUENCE_MOVES, names)
+        indexes = _retargeted(cursor, _INDEXES, names)
+        foreign_keys = _read(cursor, _CONSTRAINTS, names | {"types": ["f"]})
+        views, triggers = _read(cursor, _VIEWS, names), _retargeted(cursor, _TRIGGERS, names)
+        cursor.execute("SELECT format('CREATE SCHEMA %%I', %s::text)", [schema_name])
+        cursor.execute(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT set_config('search_path', format('%%I, public', %s::text), true)",
+            [schema_name],
+        )
+        for table in tables:
             cursor.execute(
-                "SELECT set_config('search_path', format('%%I, public', %s::text), false)",
-                [schema_name],
+                "SELECT format('CREATE TABLE %%I (LIKE %%I.%%I INCLUDING ALL EXCLUDING INDEXES)',"
+                " %s::text, %s::text, %s::text)",
+                [table, template, table],
             )
-            quoted_template = connection.ops.quote_name(template)
-            for table in tables:
-                cursor.execute(
-                    f"CREATE TABLE {table} (LIKE {quoted_template}.{table} "
-                    "INCLUDING ALL EXCLUDING INDEXES)"
-                )
-            for statement in [*keys, *indexes, *foreign_keys, *views, *triggers, *copies, *moves]:
-                cursor.execute(statement)
-        finally:
-            cursor.execute("SELECT set_config('search_path', %s, false)", [search_path])
+            cursor.execute(cursor.fetchone()[0])
+        # The rows first, as pg_dump does: no trigger fires on them.
+        for statement in [*keys, *copies, *moves, *indexes, *foreign_keys, *views, *triggers]:
+            cursor.execute(statement)
     connection.set_schema_to_public()  # django-tenants sets the search path afresh
+
+
+@contextlib.contextmanager
+def template_lock() -> Iterator[None]:
+    """Held by a migrate of the template: no copy is made of a template half migrated."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK])
 
 
 def _read(cursor, query: str, names: dict) -> list[str]:
     cursor.execute(query, names)
     return [row[0] for row in cursor.fetchall()]
+
+
+def _retargeted(cursor, query: str, names: dict) -> list[str]:
+    """Definitions naming the template's table once, made to name the new schema's."""
+    cursor.execute(query, names)
+    return [definition.replace(old, new, 1) for definition, old, new in cursor.fetchall()]

@@ -13,6 +13,7 @@ from django.db import connection
 
 from apps.jobs.kinds import JobKind, kind_named
 from loupe.dispatch import enqueue_on_commit
+from tenants.models import Membership
 
 MAIL_TASK = "workers.notifications.mail_job_result"
 
@@ -34,15 +35,22 @@ def mail_on_commit(job, kind: JobKind) -> None:
 
 
 def job_result_mail(kind_name: str, job_id: int) -> EmailMessage | None:
-    """The e-mail for the ended job, or None when there is no one to send it to."""
+    """The e-mail for the ended job, or None when there is no one to send it to: the job is
+    gone, or its submitter is no longer an active member of the tenant."""
     kind = kind_named(kind_name)
-    job = kind.model_class().objects.using("default").select_related("created_by").get(pk=job_id)
-    if job.created_by is None or not job.created_by.email:
+    job = (
+        kind.model_class()
+        .objects.using("default")
+        .select_related("created_by")
+        .filter(pk=job_id)
+        .first()
+    )
+    tenant = connection.tenant
+    if job is None or not _still_a_member(job.created_by, tenant):
         return None
     noun = job._meta.verbose_name
     title = f'{noun} {job.pk} "{job.name}"' if getattr(job, "name", "") else f"{noun} {job.pk}"
     details = kind.mail_details_of(job) if kind.mail_details else MailDetails()
-    tenant = connection.tenant
     lines = [
         f"{title[0].upper()}{title[1:]} in {tenant.name} {job.status}.",
         "",
@@ -57,7 +65,7 @@ def job_result_mail(kind_name: str, job_id: int) -> EmailMessage | None:
         f"In the API: {_tenant_url(tenant)}/api/v1/{kind.resource_path}/{job.pk}/",
     ]
     message = EmailMessage(
-        subject=f"[Loupe] {title} {job.status}",
+        subject=" ".join(f"[Loupe] {title} {job.status}".split()),  # a name may hold newlines
         body="\n".join(lines) + "\n",
         to=[job.created_by.email],
     )
@@ -66,8 +74,21 @@ def job_result_mail(kind_name: str, job_id: int) -> EmailMessage | None:
     return message
 
 
+def _still_a_member(user, tenant) -> bool:
+    return (
+        user is not None
+        and user.is_active
+        and bool(user.email)
+        and Membership.objects.using("default").filter(user=user, tenant=tenant).exists()
+    )
+
+
 def _tenant_url(tenant) -> str:
-    """The tenant's own host, with PUBLIC_URL's scheme and port."""
+    """The tenant's own host, with PUBLIC_URL's scheme and port (PUBLIC_URL itself for a
+    tenant without a primary host)."""
     public = urlsplit(settings.PUBLIC_URL)
+    domain = tenant.get_primary_domain()
+    if domain is None:
+        return settings.PUBLIC_URL.rstrip("/")
     port = f":{public.port}" if public.port else ""
-    return f"{public.scheme}://{tenant.get_primary_domain().domain}{port}"
+    return f"{public.scheme}://{domain.domain}{port}"

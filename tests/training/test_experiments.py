@@ -87,4 +87,5 @@ def test_an_unknown_experiment_is_404_and_another_tenants_is_unknown(
     unknown = _compare(editor, "nobody")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_experiment")
     outsider = client_for(other_tenant, make_member(other_tenant, Role.OWNER))
-    assert _compare(outsider, "mine").status_code == 404
+    outside = _compare(outsider, "mine")
+    assert (outside.status_code, outside.json()["code"]) == (404, "unknown_experiment")

@@ -5,8 +5,11 @@ has epochs, the PNG of its metric curves."""
 import io
 
 import pytest
+from django_tenants.utils import tenant_context
 from PIL import Image
 
+from apps.jobs.mail import job_result_mail
+from tenants.models import Membership
 from tenants.roles import Role
 from tests.conftest import host_of
 from tests.training.conftest import make_slice, started, wait_for_run
@@ -47,7 +50,7 @@ def test_a_finished_run_mails_its_result_and_curves_to_its_submitter(
 
 
 def test_a_failed_run_mails_its_error_without_curves_and_a_run_not_asking_mails_nothing(
-    celery_worker, gpu_worker, mailbox, submitter_client, digits
+    celery_worker, gpu_worker, mailbox, tenant, submitter, submitter_client, digits
 ):
     fours = make_slice(submitter_client, digits["dataset"], "fours", "label(class = '4')")
     quiet = started(submitter_client, fours["id"], name="quiet")
@@ -62,3 +65,7 @@ def test_a_failed_run_mails_its_error_without_curves_and_a_run_not_asking_mails_
     assert finished["error"].startswith("too_few_classes")
     assert list(mail.iter_attachments()) == []
     assert mailbox.about('"quiet"') == []  # its end was committed, and sent, before this one's
+
+    Membership.objects.filter(user=submitter, tenant=tenant).delete()
+    with tenant_context(tenant):
+        assert job_result_mail("training_run", run["id"]) is None  # no mail to a past member

@@ -99,7 +99,7 @@ def test_metrics_are_a_series_with_one_point_per_epoch(gpu_worker, editor, digit
 
 
 def test_a_classical_spec_reaches_090_on_the_digits(gpu_worker, editor, all_digits):
-    run = started(editor, all_digits["id"], spec="logistic_regression", **QUICK_LR)
+    run = started(editor, all_digits["id"], spec="logistic_regression")
     finished = wait_for_run(editor, run["id"])
     assert finished["status"] == "succeeded", finished["error"]
     assert finished["metrics"]["val_accuracy"] >= 0.90

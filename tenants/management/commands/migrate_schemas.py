@@ -11,6 +11,7 @@ from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_tenant_database_alias, schema_exists
 
 from loupe.db.pinning import pin_to_primary
+from tenants.schemas import template_lock
 
 
 class Command(MigrateSchemasCommand):
@@ -32,4 +33,5 @@ class Command(MigrateSchemasCommand):
             with connections[alias].cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{template}"')
         executor = get_executor(codename="standard")(self.args, self.options)
-        executor.run_migrations(tenants=[template])
+        with template_lock():  # no tenant is copied from it half migrated
+            executor.run_migrations(tenants=[template])
