@@ -68,6 +68,7 @@ KINDS: dict[str, JobKind] = {
             queue="gpu",
             event_prefix="inference",
             resource_path="inference-runs",
+            mail_details="apps.predictions.mail.inference_details",
         ),
         JobKind(
             name="evaluation",
@@ -76,6 +77,7 @@ KINDS: dict[str, JobKind] = {
             queue="default",
             event_prefix="evaluation",
             resource_path="evaluations",
+            mail_details="apps.predictions.mail.evaluation_details",
         ),
         JobKind(
             name="prediction_import",

@@ -98,6 +98,7 @@ class InferenceRun(Job):
     rows_done = models.PositiveBigIntegerField(default=0)
     rows_skipped = models.PositiveBigIntegerField(default=0)
     predictions_written = models.PositiveBigIntegerField(default=0)
+    notify = models.BooleanField(default=False, help_text="e-mail the submitter at the end")
 
     class Meta:
         indexes = [models.Index(fields=["created_at", "id"], name="inferencerun_created_idx")]
@@ -121,6 +122,7 @@ class Evaluation(Job):
     task = models.CharField(max_length=32)
     rows_total = models.PositiveBigIntegerField(default=0)
     metrics = models.JSONField(default=dict, blank=True)
+    notify = models.BooleanField(default=False, help_text="e-mail the submitter at the end")
 
     class Meta:
         indexes = [

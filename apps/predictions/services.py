@@ -66,7 +66,7 @@ def _creator(actor):
 
 
 def submit_inference(
-    *, model_version: int, slice: int, snapshot: int | None = None, actor
+    *, model_version: int, slice: int, snapshot: int | None = None, notify: bool = False, actor
 ) -> InferenceRun:
     """Record a queued inference run of a version over a snapshot's rows and send it to the
     gpu queue once committed (without `snapshot`, the slice is frozen now)."""
@@ -87,6 +87,7 @@ def submit_inference(
             chunk_size=settings.INFERENCE_CHUNK_ROWS,
             batch_size=settings.INFERENCE_BATCH_SIZE,
             rows_total=frozen.row_count,
+            notify=notify,
             created_by=_creator(actor),
         )
         append_event(
@@ -100,7 +101,7 @@ def submit_inference(
 
 
 def submit_evaluation(
-    *, model_version: int, slice: int, snapshot: int | None = None, actor
+    *, model_version: int, slice: int, snapshot: int | None = None, notify: bool = False, actor
 ) -> Evaluation:
     """Record an evaluation of a version's predictions on a snapshot's rows. One of at most
     EVALUATION_INLINE_ROWS rows runs now and comes back finished; a larger one is a job on
@@ -115,6 +116,7 @@ def submit_evaluation(
             snapshot=frozen,
             task=version.model.task,
             rows_total=frozen.row_count,
+            notify=notify,
             created_by=_creator(actor),
             sent_at=timezone.now() if inline else None,  # run here: no task to send
         )

@@ -30,6 +30,7 @@ class JobInputSerializer(serializers.Serializer):
     model_version = serializers.IntegerField(min_value=1)
     slice = serializers.IntegerField(min_value=1)
     snapshot = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    notify = serializers.BooleanField(required=False, default=False)
 
 
 class JobQuerySerializer(serializers.Serializer):
@@ -44,7 +45,7 @@ class _VersionJobSerializer(serializers.ModelSerializer):
 
     JOB_FIELDS = [
         "id", "status", "model", "version", "model_version", "slice", "snapshot", "rows_total",
-        "error", "waiting_for", "attempts", "created_at", "started_at", "finished_at",
+        "error", "waiting_for", "attempts", "notify", "created_at", "started_at", "finished_at",
     ]  # fmt: skip
 
 
