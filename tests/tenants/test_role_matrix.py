@@ -15,6 +15,7 @@ ENDPOINTS = [
     ("PATCH", "/api/v1/tenant/", "tenant", "write"),
     ("GET", "/api/v1/tenant/usage/", "usage", "read"),
     ("GET", "/api/v1/audit/", "audit", "read"),
+    ("GET", "/api/v1/jobs/", "jobs", "read"),
     ("GET", "/api/v1/projects/", "projects", "read"),
     ("POST", "/api/v1/projects/", "projects", "write"),
     ("GET", "/api/v1/projects/{project}/", "projects", "read"),
@@ -64,6 +65,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/training-runs/{run}/cancel/", "training", "write"),
     ("GET", "/api/v1/training-runs/{run}/events/", "training", "read"),
     ("GET", "/api/v1/training-runs/{run}/metrics/", "training", "read"),
+    ("GET", "/api/v1/experiments/{experiment}/compare/", "training", "read"),
     ("GET", "/api/v1/models/", "models", "read"),
     ("GET", "/api/v1/models/{model}/", "models", "read"),
     ("GET", "/api/v1/models/{model}/versions/", "models", "read"),
@@ -143,7 +145,7 @@ def targets(tenant, make_member, client_for):
         )
         run = TrainingRun.objects.create(
             name="target", spec="small_cnn", slice=slice, snapshot=snapshot,
-            model_name="target", status="failed",
+            model_name="target", experiment="target", status="failed",
         )  # fmt: skip
         model = Model.objects.create(name="target", task="classification")
         version = ModelVersion.objects.create(
@@ -168,6 +170,7 @@ def targets(tenant, make_member, client_for):
         "slice": slice.pk,
         "snapshot": snapshot.number,
         "run": run.pk,
+        "experiment": run.experiment,
         "model": model.name,
         "version": version.pk,
         "inference": inference.pk,
