@@ -12,8 +12,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from tenants.roles import Role
 
 # (resource, action) -> the least role allowed. viewer reads; editor also writes data;
-# admin also manages members and API keys, and reads the audit log; owner also manages the
-# tenant itself.
+# admin also manages members, API keys and webhooks, and reads the audit log; owner also
+# manages the tenant itself.
 ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("me", "read"): Role.VIEWER,
     ("events", "subscribe"): Role.VIEWER,
@@ -39,6 +39,8 @@ ROLE_MATRIX: dict[tuple[str, str], Role] = {
     ("api_keys", "read"): Role.ADMIN,
     ("api_keys", "write"): Role.ADMIN,
     ("usage", "read"): Role.ADMIN,
+    ("webhooks", "read"): Role.ADMIN,
+    ("webhooks", "write"): Role.ADMIN,
     ("audit", "read"): Role.ADMIN,
 }
 

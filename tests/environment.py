@@ -105,3 +105,9 @@ os.environ.setdefault("INFERENCE_CHUNK_ROWS", "100")
 # Mail goes to the run's own SMTP server in the test process (tests/support/mailbox.py).
 MAIL_PORT = 58025 + SLOT
 os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{MAIL_PORT}"
+# Webhooks may reach the tests' own receivers on loopback, and retry within seconds.
+os.environ.setdefault("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+os.environ.setdefault("WEBHOOK_RETRY_SECONDS", "1")
+os.environ.setdefault("WEBHOOK_MAX_ATTEMPTS", "3")
+os.environ.setdefault("WEBHOOK_DISABLE_AFTER_FAILURES", "2")
+os.environ.setdefault("WEBHOOK_TIMEOUT_SECONDS", "5")

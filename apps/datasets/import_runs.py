@@ -43,6 +43,7 @@ from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.kinds import kind_named
 from apps.jobs.leases import hold_tenant_lock, lease
 from apps.jobs.lifecycle import heartbeat
+from apps.jobs.signals import job_finished
 from loupe.storage.files import overwrite
 from loupe.storage_quota import StorageBudget
 from search.outbox import request_drain
@@ -113,11 +114,18 @@ def fail_interrupted_import(*, job_id: int, reason: str) -> ImportJob:
             f"{job.records_done} records, as the database kept failing ({reason}); "
             "start the import again to finish it"
         )
-        job.save(update_fields=["status", "finished_at", "detail"])
+        _end(job)
         publish_job(job)
         discard_upload(job)
         send_next_waiting(kind_named(KIND))
     return job
+
+
+def _end(job: ImportJob) -> None:
+    """Save the job's end: its status, `finished_at` and `detail`, with `job_finished`."""
+    with transaction.atomic(using="default"):
+        job.save(update_fields=["status", "finished_at", "detail"])
+        job_finished.send(sender=ImportJob, job=job, kind=KIND, status=job.status)
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -173,7 +181,7 @@ def _fail_lost(job: ImportJob) -> None:
         f"{ImportFailure.WORKER_LOST}: the import's worker was lost {job.attempts} times, "
         f"after {job.records_done} records; start the import again to finish it"
     )
-    job.save(update_fields=["status", "finished_at", "detail"])
+    _end(job)
     transaction.on_commit(lambda: publish_job(job), using="default")
     transaction.on_commit(lambda: discard_upload(job), using="default")
     transaction.on_commit(lambda: send_next_waiting(kind_named(KIND)), using="default")
@@ -213,7 +221,7 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
             f"{ImportFailure.INTERNAL_ERROR}: the import stopped unexpectedly "
             f"({type(exc).__name__})"
         )
-        job.save(update_fields=["status", "finished_at", "detail"])
+        _end(job)
         publish_job(job)
         _clean_up(job, media)
         raise
@@ -221,7 +229,7 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
         shutil.rmtree(extract_dir, ignore_errors=True)
     job.status = status or _final_status(job)
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at", "detail"])
+    _end(job)
     publish_job(job)
     _clean_up(job, media)
     logger.info(

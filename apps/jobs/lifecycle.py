@@ -25,6 +25,7 @@ from apps.jobs.kinds import JobKind, kind_named
 from apps.jobs.leases import lease
 from apps.jobs.mail import mail_on_commit
 from apps.jobs.models import FINAL_STATUSES, Job, JobStatus
+from apps.jobs.signals import job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def fail_lost_job(job: Job, kind: JobKind) -> None:
 def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", data=None) -> Job:
     """End the job with `status`, once: its `<prefix>.<status>` event commits with it. The
     place it held goes to the tenant's oldest job of its kind left waiting for one, and its
-    submitter gets the e-mail they asked for (`notify`)."""
+    submitter gets the e-mail they asked for (`notify`); `job_finished` is sent in the same
+    transaction (webhooks)."""
     kind = kind_named(kind_name)
     with transaction.atomic(using="default"):
         job.status, job.error, job.finished_at = status, error, timezone.now()
@@ -100,6 +102,7 @@ def finish_job(job: Job, kind_name: str, status: JobStatus, *, error: str = "", 
         append_event(job, kind.name, f"{kind.event_prefix}.{status}", body)
         transaction.on_commit(lambda: send_next_waiting(kind), using="default")
         mail_on_commit(job, kind)
+        job_finished.send(sender=type(job), job=job, kind=kind.name, status=status)
     return job
 
 

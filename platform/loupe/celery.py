@@ -36,6 +36,7 @@ app.conf.update(
         "workers.evaluation",
         "workers.prediction_imports",
         "workers.notifications",
+        "workers.webhooks",
     ],
     task_queues=[Queue(name) for name in QUEUES],
     task_default_queue="default",

@@ -54,6 +54,7 @@ TENANT_APPS = [
     "apps.jobs",
     "apps.training",
     "apps.predictions",
+    "apps.webhooks",
     "search",
     "tenants.audit",
 ]
@@ -400,6 +401,21 @@ EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _mail.user, _mail.password
 EMAIL_USE_TLS, EMAIL_USE_SSL = _mail.use_tls, _mail.use_ssl
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT_SECONDS", 10.0)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Loupe <loupe@localhost>")
+
+# --- Webhooks ------------------------------------------------------------------------------
+
+# Networks a webhook may send to although they are not public (IP addresses or networks,
+# comma-separated; empty: public addresses alone). Loopback, private and link-local addresses
+# are refused otherwise, when the webhook is saved and at every attempt (apps/webhooks).
+WEBHOOK_ALLOWED_NETWORKS = _networks("WEBHOOK_ALLOWED_NETWORKS")
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# A delivery is attempted this many times, WEBHOOK_RETRY_SECONDS after the first failure and
+# twice as long after each next, at most WEBHOOK_RETRY_MAX_SECONDS apart.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_SECONDS = env_float("WEBHOOK_RETRY_SECONDS", 10.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 3600.0)
+# A webhook whose deliveries fail every attempt this many times in a row is disabled.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
 
 # --- Operations ----------------------------------------------------------------------------
 

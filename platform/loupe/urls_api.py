@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/v1/", include("apps.predictions.api.urls")),
     path("api/v1/", include("apps.predictions.api.file_urls")),
     path("api/v1/", include("apps.jobs.api.urls")),
+    path("api/v1/", include("apps.webhooks.api.urls")),
 ]

@@ -18,6 +18,9 @@ class AuditAction(models.TextChoices):
     TENANT_ACTIVATED = "tenant.activated", "tenant activated"
     DATASET_DELETED = "dataset.deleted", "dataset deleted"
     PROJECT_DELETED = "project.deleted", "project deleted"
+    WEBHOOK_CREATED = "webhook.created", "webhook created"
+    WEBHOOK_CHANGED = "webhook.changed", "webhook changed"
+    WEBHOOK_DELETED = "webhook.deleted", "webhook deleted"
 
     @property
     def target_type(self) -> str:

@@ -16,6 +16,13 @@ ENDPOINTS = [
     ("GET", "/api/v1/tenant/usage/", "usage", "read"),
     ("GET", "/api/v1/audit/", "audit", "read"),
     ("GET", "/api/v1/jobs/", "jobs", "read"),
+    ("GET", "/api/v1/webhooks/", "webhooks", "read"),
+    ("POST", "/api/v1/webhooks/", "webhooks", "write"),
+    ("GET", "/api/v1/webhooks/{webhook}/", "webhooks", "read"),
+    ("PATCH", "/api/v1/webhooks/{webhook}/", "webhooks", "write"),
+    ("DELETE", "/api/v1/webhooks/{webhook}/", "webhooks", "write"),
+    ("GET", "/api/v1/webhooks/{webhook}/deliveries/", "webhooks", "read"),
+    ("POST", "/api/v1/webhooks/{webhook}/ping/", "webhooks", "write"),
     ("GET", "/api/v1/projects/", "projects", "read"),
     ("POST", "/api/v1/projects/", "projects", "write"),
     ("GET", "/api/v1/projects/{project}/", "projects", "read"),
@@ -128,6 +135,7 @@ def targets(tenant, make_member, client_for):
     from apps.slices import row_ids
     from apps.slices.models import Slice, SliceSnapshot
     from apps.training.models import Model, ModelVersion, TrainingRun
+    from apps.webhooks.models import Webhook
     from tenants.identity.api_keys import create_api_key
 
     owner = tenant.memberships.get(role=Role.OWNER).user
@@ -157,6 +165,10 @@ def targets(tenant, make_member, client_for):
         prediction_import = PredictionImport.objects.create(
             dataset=dataset, model_version=version, format="jsonl", file_name="x", status="failed"
         )
+        # Paused: a ping is refused (409), so none is sent anywhere.
+        webhook = Webhook.objects.create(
+            url="http://203.0.113.9/", events=["job.failed"], secret="s", active=False
+        )
     member = make_member(tenant, Role.VIEWER)
     key, _ = create_api_key(tenant=tenant, name="target", role=Role.VIEWER, actor=owner)
     return {
@@ -176,6 +188,7 @@ def targets(tenant, make_member, client_for):
         "inference": inference.pk,
         "evaluation": evaluation.pk,
         "prediction_import": prediction_import.pk,
+        "webhook": webhook.pk,
     }
 
 

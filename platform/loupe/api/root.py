@@ -22,6 +22,7 @@ def api_root(request: Request) -> Response:
             "projects": reverse("project-list", request=request),
             "datasets": reverse("dataset-list", request=request),
             "jobs": reverse("job-list", request=request),
+            "webhooks": reverse("webhook-list", request=request),
             "schema": reverse("schema", request=request),
             "docs": reverse("docs", request=request),
         }

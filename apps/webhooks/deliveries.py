@@ -1,0 +1,200 @@
+"""Deliveries: made when a job ends (in the transaction that ends it, so none is lost and
+none is made for an end that rolled back), then attempted by a task on the default queue
+until the receiver answers 2xx or the attempts are spent.
+
+At least once: a receiver may see a delivery twice (a worker lost after sending), and tells
+by its `Loupe-Delivery` id. Each attempt re-checks the URL's address and signs afresh. A
+webhook whose deliveries fail WEBHOOK_DISABLE_AFTER_FAILURES times in a row is disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.dispatch import receiver
+from django.utils import timezone
+
+from apps.jobs.api.serializers import JobSerializer
+from apps.jobs.models import JobListing
+from apps.jobs.signals import job_finished
+from apps.webhooks.addresses import UrlRefused, check_url
+from apps.webhooks.errors import WebhookErrorCode
+from apps.webhooks.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
+from apps.webhooks.sending import Answer, post
+from apps.webhooks.signing import SIGNATURE_HEADER, signature
+from loupe.dispatch import enqueue, enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "workers.webhooks.deliver_webhook"
+# An attempt under way holds its delivery this long past its timeout; a pending delivery
+# overdue by more than this had its task lost, and the sweep sends it again.
+_ATTEMPT_GRACE = timedelta(seconds=30)
+# A job's final status, as the event a webhook subscribes to.
+_EVENT_OF_STATUS = {
+    "succeeded": WebhookEvent.JOB_SUCCEEDED,
+    "failed": WebhookEvent.JOB_FAILED,
+    "partially_failed": WebhookEvent.JOB_FAILED,
+    "cancelled": WebhookEvent.JOB_CANCELLED,
+}
+
+
+@receiver(job_finished)
+def _job_finished(sender, *, job, kind: str, status: str, **kwargs) -> None:
+    event = _EVENT_OF_STATUS[status]
+    webhooks = list(
+        Webhook.objects.using("default").filter(active=True, events__contains=[event.value])
+    )
+    if not webhooks:
+        return
+    listed = JobListing.objects.using("default").select_related("created_by")
+    body = {"job": JobSerializer(listed.get(kind=kind, job_id=job.pk)).data}
+    for webhook in webhooks:
+        _make_delivery(webhook, event.value, body)
+
+
+def ping(*, webhook: Webhook) -> WebhookDelivery:
+    """A `ping` delivery to the webhook, whatever it subscribes to: how an admin checks the
+    receiver. Raises nothing; a paused or disabled webhook is the caller's to refuse."""
+    with transaction.atomic(using="default"):
+        return _make_delivery(webhook, PING, {"webhook": webhook.pk})
+
+
+def _make_delivery(webhook: Webhook, event: str, data: dict) -> WebhookDelivery:
+    now = timezone.now()
+    delivery = WebhookDelivery(webhook=webhook, event=event, next_attempt_at=now)
+    delivery.payload = {
+        "id": str(delivery.uuid),
+        "event": event,
+        "created_at": now.isoformat(),
+        "tenant": connection.tenant.slug,
+        **data,
+    }
+    delivery.save(using="default")
+    enqueue_on_commit(DELIVER_TASK, kwargs={"delivery_id": delivery.pk}, queue="default")
+    return delivery
+
+
+def attempt_delivery(*, delivery_id: int) -> float | None:
+    """Make the delivery's next attempt, if it is due and nothing else is making it; returns
+    the seconds until the attempt after (None when the delivery has ended, or was not due)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    webhook = delivery.webhook
+    if not webhook.active:
+        _end(delivery, DeliveryStatus.FAILED, error="webhook_not_active: the webhook was disabled")
+        return None
+    try:
+        target = check_url(webhook.url)
+    except UrlRefused as exc:
+        answer = Answer(None, "", f"{exc.code}: {exc.message}", 0)
+        return _record(delivery, answer, retry=exc.code is WebhookErrorCode.URL_UNRESOLVABLE)
+    body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Loupe-Webhooks/1",
+        "Loupe-Event": delivery.event,
+        "Loupe-Delivery": str(delivery.uuid),
+        SIGNATURE_HEADER: signature(secret=webhook.secret, timestamp=int(time.time()), body=body),
+    }
+    answer = post(target, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    return _record(delivery, answer, retry=True)
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """The delivery, held for this attempt (its next attempt moved past the attempt's end),
+    if it is pending and due; None otherwise (ended, or another attempt holds it)."""
+    now = timezone.now()
+    hold = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + _ATTEMPT_GRACE
+    claimed = (
+        WebhookDelivery.objects.using("default")
+        .filter(
+            pk=delivery_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now + timedelta(seconds=1),
+        )
+        .update(next_attempt_at=hold)
+    )
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.using("default").select_related("webhook").get(pk=delivery_id)
+
+
+def _record(delivery: WebhookDelivery, answer: Answer, *, retry: bool) -> float | None:
+    delivery.attempts += 1
+    delivery.response_status, delivery.response_body = answer.status, answer.body
+    delivery.error, delivery.duration_ms = answer.error, answer.duration_ms
+    if answer.succeeded:
+        _end(delivery, DeliveryStatus.SUCCEEDED)
+        return None
+    if retry and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+        again_in = backoff(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=again_in)
+        delivery.save(using="default")
+        return again_in
+    _end(delivery, DeliveryStatus.FAILED)
+    return None
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the attempt after `attempts` failed ones: WEBHOOK_RETRY_SECONDS,
+    doubling each time, at most WEBHOOK_RETRY_MAX_SECONDS."""
+    return min(
+        settings.WEBHOOK_RETRY_SECONDS * 2 ** (attempts - 1), settings.WEBHOOK_RETRY_MAX_SECONDS
+    )
+
+
+def _end(delivery: WebhookDelivery, status: DeliveryStatus, *, error: str = "") -> None:
+    """End the delivery; a failed one counts against its webhook, which is disabled once
+    WEBHOOK_DISABLE_AFTER_FAILURES of them fail in a row, and a succeeded one clears it."""
+    delivery.status, delivery.finished_at, delivery.next_attempt_at = status, timezone.now(), None
+    delivery.error = error or delivery.error
+    webhooks = Webhook.objects.using("default").filter(pk=delivery.webhook_id)
+    with transaction.atomic(using="default"):
+        delivery.save(using="default")
+        if status == DeliveryStatus.SUCCEEDED:
+            webhooks.update(failures_in_a_row=0)
+            return
+        if error:  # not the receiver's failing: the webhook was disabled already
+            return
+        webhooks.update(failures_in_a_row=F("failures_in_a_row") + 1)
+        limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
+        if webhooks.filter(active=True, failures_in_a_row__gte=limit).update(
+            active=False,
+            disabled_reason=(
+                f"disabled after {limit} deliveries in a row failed every attempt; the last: "
+                f"{_outcome(delivery)}. Fix the receiver, then set active to true."
+            ),
+        ):
+            logger.warning("webhook disabled", extra={"webhook": delivery.webhook_id})
+
+
+def _outcome(delivery: WebhookDelivery) -> str:
+    if delivery.response_status is not None:
+        return f"HTTP {delivery.response_status}"
+    return delivery.error or "no answer"
+
+
+def resend_overdue() -> int:
+    """Send again every pending delivery of the active tenant whose attempt is overdue (its
+    task was lost with its worker, or never reached the broker); returns how many."""
+    overdue = timezone.now() - timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) - _ATTEMPT_GRACE
+    ids = list(
+        WebhookDelivery.objects.using("default")
+        .filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=overdue)
+        .values_list("pk", flat=True)[:500]
+    )
+    if ids:
+        WebhookDelivery.objects.using("default").filter(pk__in=ids).update(
+            next_attempt_at=timezone.now()
+        )
+    for delivery_id in ids:
+        enqueue(DELIVER_TASK, kwargs={"delivery_id": delivery_id}, queue="default")
+    return len(ids)

@@ -1,0 +1,77 @@
+"""A real HTTP endpoint in the test process, where the workers' webhook deliveries arrive:
+it keeps every request and answers each with the next status it was told to (200 after)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.monotonic() on arrival
+
+
+class Receiver:
+    def __init__(self):
+        self._requests: list[Received] = []
+        self._answers: dict[str, list[int]] = {}
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver._arrive(
+                    Received(self.path, dict(self.headers.items()), body, time.monotonic())
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{path}"
+
+    def answer(self, path: str, *statuses: int) -> None:
+        """Answer the next requests to `path` with these statuses, in turn."""
+        with self._arrived:
+            self._answers.setdefault(path, []).extend(statuses)
+
+    def _arrive(self, request: Received) -> int:
+        with self._arrived:
+            self._requests.append(request)
+            self._arrived.notify_all()
+            answers = self._answers.get(request.path.split("?")[0]) or []
+            return answers.pop(0) if answers else 200
+
+    def wait_for(self, path: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
+        """The first `count` requests to `path`, once they have arrived."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(got := self.received(path)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(got)} of {count} requests to {path} arrived")
+                self._arrived.wait(left)
+            return got[:count]
+
+    def received(self, path: str) -> list[Received]:
+        with self._arrived:
+            return [r for r in self._requests if r.path.split("?")[0] == path]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
