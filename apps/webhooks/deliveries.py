@@ -33,9 +33,6 @@ from loupe.dispatch import enqueue, enqueue_on_commit
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "workers.webhooks.deliver_webhook"
-# An attempt under way holds its delivery this long past its timeout; a pending delivery
-# overdue by more than this had its task lost, and the sweep sends it again.
-_ATTEMPT_GRACE = timedelta(seconds=30)
 # A job's final status, as the event a webhook subscribes to.
 _EVENT_OF_STATUS = {
     "succeeded": WebhookEvent.JOB_SUCCEEDED,
@@ -112,7 +109,8 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     """The delivery, held for this attempt (its next attempt moved past the attempt's end),
     if it is pending and due; None otherwise (ended, or another attempt holds it)."""
     now = timezone.now()
-    hold = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + _ATTEMPT_GRACE
+    # Past the attempt's timeout, and the sweep's grace after that: then it has surely ended.
+    hold = now + 2 * _timeout()
     claimed = (
         WebhookDelivery.objects.using("default")
         .filter(
@@ -176,6 +174,10 @@ def _end(delivery: WebhookDelivery, status: DeliveryStatus, *, error: str = "") 
             logger.warning("webhook disabled", extra={"webhook": delivery.webhook_id})
 
 
+def _timeout() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS)
+
+
 def _outcome(delivery: WebhookDelivery) -> str:
     if delivery.response_status is not None:
         return f"HTTP {delivery.response_status}"
@@ -183,9 +185,11 @@ def _outcome(delivery: WebhookDelivery) -> str:
 
 
 def resend_overdue() -> int:
-    """Send again every pending delivery of the active tenant whose attempt is overdue (its
-    task was lost with its worker, or never reached the broker); returns how many."""
-    overdue = timezone.now() - timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) - _ATTEMPT_GRACE
+    """Send again every pending delivery of the active tenant whose attempt is overdue by
+    more than WEBHOOK_TIMEOUT_SECONDS (its task was lost with its worker, or never reached
+    the broker); returns how many. Should its task arrive after all, the claim lets one of
+    the two make the attempt."""
+    overdue = timezone.now() - _timeout()
     ids = list(
         WebhookDelivery.objects.using("default")
         .filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=overdue)

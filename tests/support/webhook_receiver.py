@@ -1,5 +1,6 @@
 """A real HTTP endpoint in the test process, where the workers' webhook deliveries arrive:
-it keeps every request and answers each with the next status it was told to (200 after)."""
+it keeps every request and answers each with the next status it was told to (200 after),
+or holds its answer back while a test kills the worker that is waiting for it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Receiver:
     def __init__(self):
         self._requests: list[Received] = []
         self._answers: dict[str, list[int]] = {}
+        self._held: dict[str, threading.Event] = {}
         self._arrived = threading.Condition()
         receiver = self
 
@@ -30,6 +32,8 @@ class Receiver:
                 status = receiver._arrive(
                     Received(self.path, dict(self.headers.items()), body, time.monotonic())
                 )
+                if held := receiver._held.get(self.path.split("?")[0]):
+                    held.wait(timeout=60)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -49,6 +53,17 @@ class Receiver:
         """Answer the next requests to `path` with these statuses, in turn."""
         with self._arrived:
             self._answers.setdefault(path, []).extend(statuses)
+
+    def hold(self, path: str) -> threading.Event:
+        """Answer requests to `path` only once the returned event is set."""
+        self._held[path] = threading.Event()
+        return self._held[path]
+
+    def stop(self) -> None:
+        for held in self._held.values():
+            held.set()
+        self._server.shutdown()
+        self._server.server_close()
 
     def _arrive(self, request: Received) -> int:
         with self._arrived:
@@ -71,7 +86,3 @@ class Receiver:
     def received(self, path: str) -> list[Received]:
         with self._arrived:
             return [r for r in self._requests if r.path.split("?")[0] == path]
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -1,17 +1,19 @@
 """Deliveries, made by the real workers to a real endpoint: when a job of any kind ends, each
 webhook subscribed to its event gets a signed POST; a failing receiver is retried with
 backoff, and a webhook that keeps failing is disabled. A tenant's webhooks hear of its own
-jobs alone."""
+jobs alone. A delivery outlives a worker SIGKILLed while it waits for the receiver."""
 
 import json
+import socket
 
 import pytest
 
 from tenants.roles import Role
 from tests.datasets.conftest import jsonl, row, upload, wait_for_job
+from tests.support import processes
 from tests.support.database import wait_for_replica_catch_up
 from tests.training.conftest import import_demo, make_slice, started, wait_for_run
-from tests.webhooks.conftest import register, verified, wait_for_deliveries
+from tests.webhooks.conftest import deliveries, register, verified, wait_for_deliveries
 
 
 @pytest.fixture
@@ -177,3 +179,34 @@ def test_a_tenants_webhooks_hear_of_its_own_jobs_alone(
         theirs["id"],
     )
     assert (len(receiver.received("/ours")), len(receiver.received("/theirs"))) == (1, 1)
+
+
+def test_a_delivery_whose_worker_is_sigkilled_mid_attempt_is_made_by_another(
+    celery_worker, receiver, admin, tmp_path
+):
+    webhook = register(admin, receiver.url("/slow"))
+    answer = receiver.hold("/slow")
+    session_worker = f"celery@{socket.gethostname()}"
+    processes.consume("default", worker=session_worker, on=False)
+    try:
+        with processes.celery_worker(
+            tmp_path / "doomed.log", queues="default", name="doomed@%h", pool="prefork"
+        ) as doomed:
+            ping = admin.post(f"/api/v1/webhooks/{webhook['id']}/ping/").json()
+            [first] = receiver.wait_for("/slow")  # the doomed worker waits for its answer
+            processes.kill_process_group(doomed.process)
+        assert [d["status"] for d in deliveries(admin, webhook["id"])] == ["pending"]
+    finally:
+        answer.set()
+        # The session worker is the one left: the sweep (sent by beat) sends it again there.
+        processes.consume("default", worker=session_worker, on=True)
+
+    [delivery] = wait_for_deliveries(admin, webhook["id"], timeout=90)
+    first, second = receiver.received("/slow")
+    assert {first.headers["Loupe-Delivery"], second.headers["Loupe-Delivery"]} == {ping["id"]}
+    assert verified(webhook["secret"], second.headers, second.body)
+    assert (delivery["status"], delivery["attempts"], delivery["response_status"]) == (
+        "succeeded",
+        1,
+        200,
+    )
