@@ -43,6 +43,7 @@ from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.kinds import kind_named
 from apps.jobs.leases import hold_tenant_lock, lease
 from apps.jobs.lifecycle import heartbeat
+from apps.jobs.mail import mail_on_commit
 from apps.jobs.signals import job_finished
 from loupe.storage.files import overwrite
 from loupe.storage_quota import StorageBudget
@@ -122,9 +123,11 @@ def fail_interrupted_import(*, job_id: int, reason: str) -> ImportJob:
 
 
 def _end(job: ImportJob) -> None:
-    """Save the job's end: its status, `finished_at` and `detail`, with `job_finished`."""
+    """Save the job's end: its status, `finished_at` and `detail`, with `job_finished` and
+    the e-mail its submitter asked for."""
     with transaction.atomic(using="default"):
         job.save(update_fields=["status", "finished_at", "detail"])
+        mail_on_commit(job, kind_named(KIND))
         job_finished.send(sender=ImportJob, job=job, kind=KIND, status=job.status)
 
 

@@ -40,7 +40,13 @@ def check_row_quota() -> None:
 
 
 def start_import(
-    *, dataset: Dataset, format: str, upload=None, source_uri: str = "", actor
+    *,
+    dataset: Dataset,
+    format: str,
+    upload=None,
+    source_uri: str = "",
+    notify: bool = False,
+    actor,
 ) -> ImportJob:
     """Record an import job for an uploaded file (stored under the tenant's prefix until the
     job ends) or a `source_uri` (a path under IMPORT_ROOT or an s3:// object: see
@@ -71,6 +77,7 @@ def start_import(
             source_uri=source_uri,
             file_name=file_name,
             created_by=actor if getattr(actor, "pk", None) else None,
+            notify=notify,
         )
         send_job_on_commit("import", job.pk)
     return job

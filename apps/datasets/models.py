@@ -146,6 +146,8 @@ class ImportJob(models.Model):
     # lease free, tells the job sweep its worker was lost.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="workers that took the job")
+    # E-mail the submitter when the job ends (apps/jobs/mail.py).
+    notify = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "created_at"], name="import_dataset_idx")]

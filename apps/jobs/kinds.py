@@ -60,6 +60,7 @@ KINDS: dict[str, JobKind] = {
             resource_path="imports",
             active_statuses=("running",),
             on_lost="apps.datasets.import_runs.recover_lost_import",
+            mail_details="apps.datasets.mail.import_details",
         ),
         JobKind(
             name="inference_run",

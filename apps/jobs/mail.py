@@ -57,7 +57,8 @@ def job_result_mail(kind_name: str, job_id: int) -> EmailMessage | None:
         f"Submitted: {job.created_at:%Y-%m-%d %H:%M:%S %Z}",
         f"Started:   {job.started_at:%Y-%m-%d %H:%M:%S %Z}" if job.started_at else "Never started",
         f"Ended:     {job.finished_at:%Y-%m-%d %H:%M:%S %Z}",
-        *([f"Error: {job.error}"] if job.error else []),
+        # An import has no `error`: its kind's details say why it failed.
+        *([f"Error: {job.error}"] if getattr(job, "error", "") else []),
         *(["", *details.lines] if details.lines else []),
         "",
         f"Its page: {_tenant_url(tenant)}/admin/{job._meta.app_label}/{job._meta.model_name}/"

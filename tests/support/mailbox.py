@@ -25,13 +25,16 @@ class Mailbox:
             self._arrived.notify_all()
         return "250 Message accepted"
 
-    def wait_for(self, subject_part: str, timeout: float = 60.0) -> EmailMessage:
-        """The first message whose subject holds `subject_part`, once it has arrived."""
+    def wait_for(
+        self, subject_part: str, timeout: float = 60.0, *, to: str | None = None
+    ) -> EmailMessage:
+        """The first message whose subject holds `subject_part` (sent `to` that address, when
+        given: jobs of other tenants have the same ids), once it has arrived."""
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:
                 for message in self._messages:
-                    if subject_part in message["Subject"]:
+                    if subject_part in message["Subject"] and to in (None, message["To"]):
                         return message
                 left = deadline - time.monotonic()
                 if left <= 0:

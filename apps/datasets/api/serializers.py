@@ -161,6 +161,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "errors",
             "detail",
             "waiting_for",
+            "notify",
             "created_at",
             "started_at",
             "finished_at",
@@ -171,3 +172,6 @@ class ImportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ImportFormat.values)
     file = serializers.FileField(required=False)
     source_uri = serializers.CharField(required=False, allow_blank=False, max_length=1000)
+    notify = serializers.BooleanField(
+        required=False, default=False, help_text="e-mail the submitter when the import ends"
+    )

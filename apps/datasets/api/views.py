@@ -167,6 +167,7 @@ class ImportListView(APIView):
             format=data.validated_data["format"],
             upload=data.validated_data.get("file"),
             source_uri=data.validated_data.get("source_uri", ""),
+            notify=data.validated_data["notify"],
             actor=request.user,
         )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
