@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+# The development issuer's address: the admins' sign-in trades its codes there.
+export PUBLIC_URL=${PUBLIC_URL:-http://localhost:$PORT}
 # The predict server's port; exported, so the API's port names it to a predict call.
 export SERVING_PORT=${SERVING_PORT:-8001}
 # Local use: Loupe is its own token issuer (`manage.py issue_token`) unless OIDC_ISSUER names
@@ -81,7 +83,7 @@ cat <<MSG
 Loupe is running. Ctrl-C stops it.
   API root      http://acme.localhost:$PORT/api/v1/     (demo tenant acme, owner alice@example.com)
   Admin         http://localhost:$PORT/admin/            (operators; create one: .venv/bin/python manage.py createsuperuser)
-  Tenant admin  http://acme.localhost:$PORT/admin/
+  Tenant admin  http://acme.localhost:$PORT/admin/       (Sign in with your identity provider, pick alice@example.com)
   OpenAPI       http://localhost:$PORT/api/schema/  and docs at http://localhost:$PORT/api/docs/
   Health        http://localhost:$PORT/healthz  and  http://localhost:$PORT/readyz
   A token       DEV_ISSUER_ENABLED=true DEV_ISSUER_ALLOW_WITHOUT_DEBUG=true \\

@@ -3,6 +3,7 @@ manage that tenant's data on its own host."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
@@ -12,7 +13,20 @@ from tenants.models import Membership
 from tenants.roles import Role
 
 
-class PublicAdminSite(admin.AdminSite):
+class SignInAdminSite(admin.AdminSite):
+    """An admin whose login page offers the issuer's sign-in (admin_sign_in.py) above the
+    password form."""
+
+    login_template = "admin/sign_in_login.html"
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["sign_in_enabled"] = settings.ADMIN_SIGN_IN_ENABLED
+        context["sign_in_failed"] = request.GET.get("sign_in") == "failed"
+        return context
+
+
+class PublicAdminSite(SignInAdminSite):
     site_header = "Loupe operations"
     site_title = "Loupe operations"
 
@@ -47,7 +61,7 @@ class TenantAdminAuthenticationForm(AdminAuthenticationForm):
             )
 
 
-class TenantAdminSite(admin.AdminSite):
+class TenantAdminSite(SignInAdminSite):
     site_header = "Loupe"
     site_title = "Loupe"
     login_form = TenantAdminAuthenticationForm

@@ -195,6 +195,38 @@ if DEV_ISSUER_ENABLED and not OIDC_ISSUER and not (DEBUG or DEV_ISSUER_ALLOW_WIT
         "DEV_ISSUER_ALLOW_WITHOUT_DEBUG=true to run it without DEBUG all the same."
     )
 
+# Signing in to both admins through the issuer: the authorization code flow with PKCE
+# (mozilla-django-oidc, tenants/identity/admin_sign_in.py). The development issuer serves its
+# own endpoints (a page to pick a member, no password); an external issuer names its
+# authorization and token endpoints, and registers `<host>/oidc/callback/` of every host.
+_DEV_ISSUER_ON = DEV_ISSUER_ENABLED and not OIDC_ISSUER
+OIDC_RP_CLIENT_ID = env_str("OIDC_ADMIN_CLIENT_ID", "loupe-admin")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_ADMIN_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
+    "OIDC_AUTHORIZATION_ENDPOINT",
+    f"{PUBLIC_URL.rstrip('/')}/dev-issuer/authorize/" if _DEV_ISSUER_ON else "",
+)
+OIDC_OP_TOKEN_ENDPOINT = env_str(
+    "OIDC_TOKEN_ENDPOINT", f"{PUBLIC_URL.rstrip('/')}/dev-issuer/token/" if _DEV_ISSUER_ON else ""
+)
+# Whether the admins' login pages offer it.
+ADMIN_SIGN_IN_ENABLED = bool(OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT)
+# The ID token's claims are the user's: no userinfo call, and its keys are the API's own
+# (tokens.py), so these two are never read.
+OIDC_OP_USER_ENDPOINT = ""
+OIDC_OP_JWKS_ENDPOINT = OIDC_JWKS_URL or "unused"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = OIDC_FETCH_TIMEOUT_SECONDS
+LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?sign_in=failed"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # operators who set a password
+    "tenants.identity.admin_sign_in.AdminSignInBackend",
+]
+# How long a code the development issuer hands out may wait for its exchange.
+DEV_ISSUER_CODE_SECONDS = 60
+
 API_SESSION_TTL_SECONDS = env_int("API_SESSION_TTL_SECONDS", 3600)
 # Failed authentications allowed per client address in a minute; past it, a credential that
 # fails is answered 429 instead of 401 (a valid one is always served).

@@ -14,6 +14,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path(".well-known/openid-configuration", well_known.openid_configuration),
     path(".well-known/jwks.json", well_known.jwks, name="jwks"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", tenant_admin_site.urls),
     path(
         "api/v1/models/<str:name>/versions/<int:number>/predict/",

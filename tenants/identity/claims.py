@@ -24,7 +24,7 @@ def identity_from_claims(claims: dict) -> Identity:
     tenant = Tenant.objects.using("default").filter(slug=slug).first()
     if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise NotAdmitted(AuthErrorCode.UNKNOWN_TENANT, f"No tenant {slug!r} exists.")
-    user = _user_for(claims)
+    user = user_for_claims(claims)
     if not user.is_active:
         raise NotAdmitted(AuthErrorCode.USER_INACTIVE, "Your account is deactivated.")
     membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
@@ -39,7 +39,10 @@ def identity_from_claims(claims: dict) -> Identity:
     )
 
 
-def _user_for(claims: dict) -> User:
+def user_for_claims(claims: dict) -> User:
+    """The user the claims' `sub` names, or (the first time) the one invited by their verified
+    e-mail address, or a new one. Raises NotAdmitted for a new subject without a verified
+    address, or an address another subject holds."""
     subject = str(claims["sub"])
     users = User.objects.using("default")
     user = users.filter(subject=subject).first()

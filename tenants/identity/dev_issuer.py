@@ -5,7 +5,8 @@ DEV_ISSUER_ALLOW_WITHOUT_DEBUG forces it).
 Its RSA key pair lives under DEV_ISSUER_KEY_DIR (created on first use, private key 0600);
 its JWKS and discovery document are served under /.well-known/, and
 `manage.py issue_token` mints tokens with it. Tokens it signs are verified by the same code
-as an external issuer's.
+as an external issuer's. For the admins' sign-in it is also an authorization server
+(dev_authorization.py): a page to pick a member, and a token endpoint.
 """
 
 from __future__ import annotations
@@ -79,9 +80,14 @@ def discovery_document() -> dict:
     return {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "authorization_endpoint": f"{issuer}/dev-issuer/authorize/",
+        "token_endpoint": f"{issuer}/dev-issuer/token/",
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "subject_types_supported": ["public"],
-        "response_types_supported": ["id_token"],
+        "response_types_supported": ["code", "id_token"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post"],
     }
 
 
@@ -101,6 +107,30 @@ def issue_token(*, email: str, tenant: str, role: str, ttl_seconds: int = 3600) 
         "exp": now + ttl_seconds,
         "jti": uuid.uuid4().hex,
     }
+    return _signed(claims)
+
+
+def issue_id_token(
+    *, subject: str, email: str, audience: str, nonce: str | None, ttl_seconds: int = 300
+) -> str:
+    """An ID token for the admins' sign-in: who signed in, for the client that asked."""
+    now = int(time.time())
+    claims = {
+        "iss": issuer_id(),
+        "aud": audience,
+        "sub": subject,
+        "email": email,
+        "email_verified": True,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + ttl_seconds,
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    return _signed(claims)
+
+
+def _signed(claims: dict) -> str:
     return jwt.encode(
         claims, private_key(), algorithm=ALGORITHM, headers={"kid": _public_jwk()["kid"]}
     )

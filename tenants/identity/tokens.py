@@ -91,10 +91,11 @@ def _loader(issuer: str) -> Callable[[float], dict]:
     return load
 
 
-def verify_jwt(token: str) -> dict:
-    """The token's claims, once signature, algorithm, iss, aud, exp and nbf all check out.
-    Raises AuthenticationFailed with a code saying which check failed, or ServiceUnavailable
-    when no issuer is configured or its keys cannot be fetched."""
+def verify_jwt(token: str, *, audience: str | None = None) -> dict:
+    """The token's claims, once signature, algorithm, iss, aud (OIDC_AUDIENCE, or `audience`:
+    an ID token's is the client it was issued to), exp and nbf all check out. Raises
+    AuthenticationFailed with a code saying which check failed, or ServiceUnavailable when no
+    issuer is configured or its keys cannot be fetched."""
     issuer = configured_issuer()
     try:
         header = jwt.get_unverified_header(token)
@@ -120,7 +121,7 @@ def verify_jwt(token: str) -> dict:
             token,
             key.key,
             algorithms=[algorithm],
-            audience=settings.OIDC_AUDIENCE,
+            audience=audience or settings.OIDC_AUDIENCE,
             issuer=issuer,
             leeway=settings.OIDC_LEEWAY_SECONDS,
             options={"require": ["exp", "iss", "aud", "sub"]},

@@ -60,11 +60,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def asgi_server(
-    log_path: Path, *, app: str = "loupe.asgi:application", env: dict | None = None
+    log_path: Path,
+    *,
+    app: str = "loupe.asgi:application",
+    env: dict | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningProcess]:
     """uvicorn serving `app` (the API's; `loupe.serving_asgi:application`, the predict
-    server's) on a free port, ready once its /healthz answers."""
-    port = free_port()
+    server's) on `port` (a free one when None), ready once its /healthz answers."""
+    port = port or free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
