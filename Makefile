@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export DJANGO_SETTINGS_MODULE := loupe.settings
 
-.PHONY: run test bench lint format services services-status services-down venv clean
+.PHONY: run test bench lint format services services-status services-down browser venv clean
 
 run: venv services
 	@scripts/run.sh
@@ -18,7 +18,7 @@ run: venv services
 # The suite in one pytest run, or over TEST_PROCESSES processes then the `serial` tests alone.
 TEST_PROCESSES ?= 1
 
-test: venv services
+test: venv services browser
 	@PY=$(PY) TEST_PROCESSES=$(TEST_PROCESSES) scripts/test.sh $(PYTEST_ARGS)
 
 # Figures, printed; never timed assertions in the test suite.
@@ -53,6 +53,9 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/worker.txt
 
 services:
 	@scripts/services.sh up
+
+browser:
+	@scripts/services.sh browser
 
 services-status:
 	@scripts/services.sh status

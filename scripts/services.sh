@@ -7,7 +7,7 @@
 #   Elasticsearch 8.19.7            http://127.0.0.1:59200
 #   S3 (s3proxy 2.6.0)              http://127.0.0.1:59000  (bucket loupe)
 #
-# Usage: scripts/services.sh {up|status|down|env|primary-stop|primary-start|primary-restart|
+# Usage: scripts/services.sh {up|status|down|env|browser|primary-stop|primary-start|primary-restart|
 #                             replica-stop|replica-start|redis-stop|redis-start|
 #                             elasticsearch-stop|elasticsearch-start|s3-stop|s3-start|help}
 #
@@ -19,6 +19,7 @@
 #                  ELASTICSEARCH_URL, S3_ENDPOINT_URL and the S3 server's AWS_ACCESS_KEY_ID and
 #                  AWS_SECRET_ACCESS_KEY (use: eval "$(scripts/services.sh env)"); not
 #                  STORAGE_URL: the app keeps its files local until that names a bucket
+#   browser        install Debian's Chromium and ChromeDriver if missing (the browser tests')
 #   primary-stop   stop only the primary (its clients' sessions end; the replica waits for it)
 #   primary-start  start it again, and wait until a running replica streams from it again
 #   primary-restart  primary-stop then primary-start (to exercise the app through a restart)
@@ -1299,6 +1300,16 @@ cmd_status() {
   return "$rc"
 }
 
+# The browser the test suite drives (Debian's Chromium and its ChromeDriver), installed when
+# missing: `make test` asks for it.
+cmd_browser() {
+  local missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+  apt_install "${missing[@]}"
+  say "browser: $(/usr/bin/chromedriver --version | cut -d' ' -f1-2) for $(/usr/bin/chromium --version 2>/dev/null | cut -d' ' -f1-2)"
+}
+
 cmd_env() {
   printf 'export DATABASE_URL=%q\n' "$(database_url)"
   printf 'export DATABASE_REPLICA_URL=%q\n' "$(database_replica_url)"
@@ -1326,6 +1337,7 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    browser) cmd_browser ;;
     primary-stop) cmd_primary_stop ;;
     primary-start) cmd_primary_start ;;
     primary-restart) cmd_primary_restart ;;

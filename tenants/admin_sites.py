@@ -64,6 +64,7 @@ class TenantAdminAuthenticationForm(AdminAuthenticationForm):
 class TenantAdminSite(SignInAdminSite):
     site_header = "Loupe"
     site_title = "Loupe"
+    index_template = "admin/tenant_index.html"
     login_form = TenantAdminAuthenticationForm
 
     def has_permission(self, request) -> bool:

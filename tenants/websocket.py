@@ -1,6 +1,8 @@
 """ASGI middleware giving each WebSocket its tenant and identity, as the HTTP middleware
 does (django-tenants has none for WebSockets). The token comes in the
-`Sec-WebSocket-Protocol` header (`bearer, <token>`) or a `token` query parameter.
+`Sec-WebSocket-Protocol` header (`bearer, <token>`) or a `token` query parameter; a socket
+without one opened by a page of its own origin may use the admin's session cookie instead
+(browser_sessions.py: the live pages).
 
 Fails closed: a socket with no tenant, bad credentials or a tenant that disagrees with its
 host is refused at the handshake (HTTP 403) before any consumer runs.
@@ -15,6 +17,7 @@ from django_tenants.utils import get_public_schema_name
 
 from tenants.hosts import tenant_for_host
 from tenants.identity.authenticate import authenticate_token
+from tenants.identity.browser_sessions import identity_from_session, session_key_from
 from tenants.identity.client_address import client_address
 from tenants.identity.errors import AuthenticationFailed
 
@@ -30,7 +33,7 @@ def token_from_scope(scope) -> str | None:
 
 
 @database_sync_to_async
-def _admit(host: str, token: str | None, client: str):
+def _admit(host: str, token: str | None, client: str, session_key: str | None):
     """(tenant, identity) for the socket, or None to refuse it."""
     host_tenant = tenant_for_host(host) if host else None
     if host_tenant is not None and host_tenant.schema_name == get_public_schema_name():
@@ -46,6 +49,8 @@ def _admit(host: str, token: str | None, client: str):
     tenant = host_tenant or (identity.tenant if identity else None)
     if tenant is None or not tenant.is_active:
         return None
+    if identity is None and session_key:
+        identity = identity_from_session(session_key, tenant)
     return tenant, identity
 
 
@@ -60,7 +65,7 @@ class TenantWebSocketMiddleware:
             peer=(scope.get("client") or ["unknown"])[0],
             forwarded_for=headers.get(b"x-forwarded-for", b"").decode("latin-1"),
         )
-        admitted = await _admit(host, token_from_scope(scope), client)
+        admitted = await _admit(host, token_from_scope(scope), client, session_key_from(headers))
         if admitted is None:
             message = await receive()
             if message["type"] == "websocket.connect":

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.jobs.models import JobEvent
 from apps.training import services
@@ -30,16 +32,20 @@ class TrainingRunAdmin(TenantRecordAdmin):
     # A run is a record of what trained on what: its files and events go with it, and a
     # running one's worker would lose it.
     deletable = False
-    list_display = ["id", "name", "spec", "status", "epoch", "device", "created_at"]
+    list_display = ["id", "name", "spec", "status", "epoch", "device", "created_at", "live_page"]
     list_filter = ["status", "spec", "experiment"]
     search_fields = ["name", "model_name", "experiment"]
-    fields = _RUN_FIELDS
-    readonly_fields = _RUN_FIELDS
+    fields = ["live_page", *_RUN_FIELDS]
+    readonly_fields = ["live_page", *_RUN_FIELDS]
     inlines = [EpochMetricInline]
     actions = ["cancel"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("train_row_ids", "validation_row_ids")
+
+    @admin.display(description="live page")
+    def live_page(self, run) -> str:
+        return format_html('<a href="{}">curves and events</a>', reverse("live-run", args=[run.pk]))
 
     @admin.action(description="Cancel the selected runs")
     def cancel(self, request, queryset) -> None:

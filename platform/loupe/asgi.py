@@ -25,8 +25,8 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else
 application = ProtocolTypeRouter(
     {
         "http": UploadGate(http_app),
-        # Sockets authenticate with a bearer token, never a cookie, so no origin check is
-        # needed against cross-site hijacking.
+        # Sockets authenticate with a bearer token, or the admin's session cookie only when
+        # their Origin is the host itself (tenants/identity/browser_sessions.py).
         "websocket": TenantWebSocketMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -12,6 +12,8 @@ from tenants.roles import Role
 class Via(StrEnum):
     JWT = "jwt"
     API_KEY_SESSION = "api_key_session"
+    # A signed-in admin's browser: the live pages' sockets (the session cookie, same origin).
+    BROWSER_SESSION = "browser_session"
 
 
 @dataclass(frozen=True)
