@@ -35,11 +35,12 @@ from apps.datasets.import_sources import local_source
 from apps.datasets.importers.copy_lines import StagedBatch, stage_batch
 from apps.datasets.importers.formats import importer_for
 from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
-from apps.datasets.imports import discard_upload, publish_job
+from apps.datasets.imports import discard_upload, progress_data
 from apps.datasets.media import StoredMedia, media_prefix
 from apps.datasets.models import DataRow, ImportFormat, ImportJob, ImportStatus
 from apps.datasets.read_ahead import read_ahead
 from apps.jobs.admission import reason_to_wait, send_next_waiting
+from apps.jobs.events import append_event
 from apps.jobs.kinds import kind_named
 from apps.jobs.leases import hold_tenant_lock, lease
 from apps.jobs.lifecycle import heartbeat
@@ -116,17 +117,17 @@ def fail_interrupted_import(*, job_id: int, reason: str) -> ImportJob:
             "start the import again to finish it"
         )
         _end(job)
-        publish_job(job)
         discard_upload(job)
         send_next_waiting(kind_named(KIND))
     return job
 
 
 def _end(job: ImportJob) -> None:
-    """Save the job's end: its status, `finished_at` and `detail`, with `job_finished` and
-    the e-mail its submitter asked for."""
+    """Save the job's end: its status, `finished_at` and `detail`, with its last event
+    (`import.<status>`), `job_finished` and the e-mail its submitter asked for."""
     with transaction.atomic(using="default"):
         job.save(update_fields=["status", "finished_at", "detail"])
+        append_event(job, KIND, f"import.{job.status}", progress_data(job))
         mail_on_commit(job, kind_named(KIND))
         job_finished.send(sender=ImportJob, job=job, kind=KIND, status=job.status)
 
@@ -158,12 +159,18 @@ def _claim(job: ImportJob, *, counted: bool) -> None:
             job.waiting_for, job.sent_at = waiting, None
             job.save(update_fields=["waiting_for", "sent_at"])
             return
-        now = timezone.now()
+        now, first = timezone.now(), job.started_at is None
         job.status, job.started_at = ImportStatus.RUNNING, job.started_at or now
         job.heartbeat_at, job.waiting_for = now, ""
         job.attempts += 1 if counted else 0
         fields = ["status", "started_at", "heartbeat_at", "waiting_for", "attempts"]
         job.save(update_fields=fields)
+        append_event(
+            job,
+            KIND,
+            "import.started" if first else "import.resumed",
+            {"attempt": job.attempts, "records_done": job.records_done},
+        )
 
 
 def recover_lost_import(job: ImportJob, kind) -> str:
@@ -185,7 +192,6 @@ def _fail_lost(job: ImportJob) -> None:
         f"after {job.records_done} records; start the import again to finish it"
     )
     _end(job)
-    transaction.on_commit(lambda: publish_job(job), using="default")
     transaction.on_commit(lambda: discard_upload(job), using="default")
     transaction.on_commit(lambda: send_next_waiting(kind_named(KIND)), using="default")
 
@@ -225,7 +231,6 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
             f"({type(exc).__name__})"
         )
         _end(job)
-        publish_job(job)
         _clean_up(job, media)
         raise
     finally:
@@ -233,7 +238,6 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
     job.status = status or _final_status(job)
     job.finished_at = timezone.now()
     _end(job)
-    publish_job(job)
     _clean_up(job, media)
     logger.info(
         "import finished",
@@ -357,11 +361,11 @@ def _commit_batch(
         job.save(
             update_fields=["records_done", "created", "updated", "unchanged", "failed", "errors"]
         )
+        append_event(job, KIND, "import.progress", progress_data(job))
         if result.created or result.updated:
             request_drain()
     refused = {error.line for error in result.errors}
     media.settled(staged.row.media_uri for staged in batch.rows if staged.row.line not in refused)
-    publish_job(job)
     if on_progress is not None:
         on_progress(job)
 

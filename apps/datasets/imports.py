@@ -12,12 +12,12 @@ from django.utils import timezone
 from apps.datasets.errors import DatasetErrorCode
 from apps.datasets.import_sources import checked_source
 from apps.datasets.models import DataRow, Dataset, ImportFormat, ImportJob
+from apps.jobs.events import append_event
 from apps.jobs.sending import send_job_on_commit
 from loupe.api.errors import ApiError
 from loupe.storage.files import delete_files
 from tenants.activation import active_schema
 from tenants.quotas import QuotaError, limits_for
-from tenants.realtime import publish
 
 
 def check_row_quota() -> None:
@@ -79,6 +79,7 @@ def start_import(
             created_by=actor if getattr(actor, "pk", None) else None,
             notify=notify,
         )
+        append_event(job, "import", "import.queued", progress_data(job))
         send_job_on_commit("import", job.pk)
     return job
 
@@ -86,9 +87,12 @@ def start_import(
 def create_local_import(*, dataset: Dataset, format: str, path: str) -> ImportJob:
     """A job for a file on this machine, run by the caller (the import_dataset command):
     there is no task to send."""
-    return ImportJob.objects.create(
-        dataset=dataset, format=format, source_uri=path, file_name=path, sent_at=timezone.now()
-    )
+    with transaction.atomic(using="default"):
+        job = ImportJob.objects.create(
+            dataset=dataset, format=format, source_uri=path, file_name=path, sent_at=timezone.now()
+        )
+        append_event(job, "import", "import.queued", progress_data(job))
+    return job
 
 
 def discard_upload(job: ImportJob) -> None:
@@ -99,10 +103,9 @@ def discard_upload(job: ImportJob) -> None:
         delete_files([job.file_name])
 
 
-def job_event(job: ImportJob) -> dict:
+def progress_data(job: ImportJob) -> dict:
+    """What an import's events say of it: its status and counters, and why it was refused."""
     return {
-        "type": "import.progress",
-        "id": job.pk,
         "status": job.status,
         "total": job.total,
         "created": job.created,
@@ -111,8 +114,3 @@ def job_event(job: ImportJob) -> dict:
         "failed": job.failed,
         "detail": job.detail,
     }
-
-
-def publish_job(job: ImportJob) -> None:
-    """Sends the job's progress to the browsers following it."""
-    publish(active_schema(), "import", str(job.pk), event=job_event(job))

@@ -148,6 +148,8 @@ class ImportJob(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="workers that took the job")
     # E-mail the submitter when the job ends (apps/jobs/mail.py).
     notify = models.BooleanField(default=False)
+    # The last of its stored events (apps/jobs/events.py), numbered from 1 with no gap.
+    event_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "created_at"], name="import_dataset_idx")]

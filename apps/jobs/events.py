@@ -15,7 +15,7 @@ from tenants.activation import active_schema
 from tenants.realtime import publish
 
 # Frequent, and of interest only to the job's own followers.
-PROGRESS_TYPES = frozenset({"batch.progress", "chunk.progress"})
+PROGRESS_TYPES = frozenset({"batch.progress", "chunk.progress", "import.progress"})
 
 
 def event_body(event: JobEvent) -> dict:

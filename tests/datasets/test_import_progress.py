@@ -1,5 +1,6 @@
-"""Import progress reaches WebSocket subscribers, late ones included; and the operator's
-command runs the same importer."""
+"""An import's events, stored and numbered as every job's: a subscriber from before the start
+gets each committed batch in order, a late one the history then what follows, over
+WebSocket and over HTTP alike; and the operator's command runs the same importer."""
 
 import contextlib
 import io
@@ -17,10 +18,12 @@ from tests.datasets.conftest import all_rows, jsonl, row, upload, wait_for_job
 from tests.support import processes
 from tests.support.database import wait_for_replica_catch_up
 
+ENDS = ("import.succeeded", "import.partially_failed", "import.failed")
 
-def _follow(asgi_server, tenant, token: str, job_id: int):
+
+def _follow(asgi_server, tenant, token: str, job_id: int, after: int = 0):
     return connect(
-        f"ws://127.0.0.1:{asgi_server.port}/ws/imports/{job_id}/",
+        f"ws://127.0.0.1:{asgi_server.port}/ws/imports/{job_id}/?after={after}",
         additional_headers={"Host": host_of(tenant)},
         subprotocols=["bearer", token],
         open_timeout=10,
@@ -44,16 +47,19 @@ def test_a_subscriber_from_before_the_start_gets_every_committed_batch_in_order(
         finally:
             processes.consume("default", worker=session_worker, on=True)
         events = [first]
-        while events[-1]["status"] in ("queued", "running"):
+        while events[-1]["type"] not in ENDS:
             events.append(json.loads(ws.recv(timeout=60)))
-    assert [(e["status"], e["total"]) for e in events] == [
-        ("queued", 0),
-        ("running", 5_000),
-        ("running", 10_000),
-        ("running", 12_000),
-        ("succeeded", 12_000),
+    assert [e["seq"] for e in events] == list(range(1, 7))
+    assert [(e["type"], e["data"].get("total")) for e in events] == [
+        ("import.queued", 0),
+        ("import.started", None),
+        ("import.progress", 5_000),
+        ("import.progress", 10_000),
+        ("import.progress", 12_000),
+        ("import.succeeded", 12_000),
     ]
-    assert events[-1]["created"] == rows
+    assert {e["kind"] for e in events} == {"import"} and {e["job"] for e in events} == {job_id}
+    assert (events[-1]["data"]["status"], events[-1]["data"]["created"]) == ("succeeded", rows)
 
 
 def test_a_socket_for_an_unknown_import_closes_4404(asgi_server, tenant, make_member):
@@ -75,24 +81,23 @@ def test_another_tenants_member_cannot_follow_an_import(
     assert refused.value.response.status_code == 403
 
 
-def test_a_late_subscriber_gets_the_jobs_state(
+def test_a_late_subscriber_gets_the_history_after_the_seq_it_names_as_http_does(
     asgi_server, celery_worker, tenant, editor, dataset, make_member
 ):
     response = upload(editor, dataset["id"], jsonl([row(i) for i in range(20)]), "r.jsonl", "jsonl")
     job = wait_for_job(editor, response.json()["id"])
     token = token_for(tenant, make_member(tenant, Role.VIEWER))
-    with connect(
-        f"ws://127.0.0.1:{asgi_server.port}/ws/imports/{job['id']}/",
-        additional_headers={"Host": host_of(tenant)},
-        subprotocols=["bearer", token],
-        open_timeout=10,
-    ) as ws:
-        state = json.loads(ws.recv(timeout=10))
-    assert (state["type"], state["status"], state["created"]) == (
-        "import.progress",
-        "succeeded",
-        20,
-    )
+    with _follow(asgi_server, tenant, token, job["id"]) as ws:
+        history = [json.loads(ws.recv(timeout=10)) for _ in range(4)]
+    assert [e["type"] for e in history] == [
+        "import.queued", "import.started", "import.progress", "import.succeeded",
+    ]  # fmt: skip
+    assert (history[-1]["data"]["status"], history[-1]["data"]["created"]) == ("succeeded", 20)
+    with _follow(asgi_server, tenant, token, job["id"], after=3) as ws:
+        assert json.loads(ws.recv(timeout=10)) == history[-1]
+    page = editor.get(f"/api/v1/imports/{job['id']}/events/?after=1&limit=2").json()
+    assert page["results"] == history[1:3]
+    assert page["next"].endswith(f"/api/v1/imports/{job['id']}/events/?after=3&limit=2")
 
 
 def test_import_dataset_command_imports_a_file(tenant, editor, dataset, tmp_path):

@@ -51,6 +51,7 @@ ENDPOINTS = [
     ("PUT", "/api/v1/annotations/{annotation}/", "datasets", "write"),
     ("DELETE", "/api/v1/annotations/{annotation}/", "datasets", "write"),
     ("GET", "/api/v1/imports/{job}/", "datasets", "read"),
+    ("GET", "/api/v1/imports/{job}/events/", "datasets", "read"),
     ("POST", "/api/v1/search/", "search", "read"),
     ("POST", "/api/v1/search/count/", "search", "read"),
     ("GET", "/api/v1/search/fields/", "search", "read"),

@@ -18,4 +18,5 @@ urlpatterns = [
         name="annotation-detail",
     ),
     path("imports/<int:job_id>/", views.ImportDetailView.as_view(), name="import-detail"),
+    path("imports/<int:job_id>/events/", views.ImportEventsView.as_view(), name="import-events"),
 ]

@@ -22,6 +22,7 @@ from apps.datasets.api.serializers import (
     ImportRequestSerializer,
 )
 from apps.datasets.errors import DatasetErrorCode
+from apps.jobs.event_pages import EVENT_PAGE_PARAMETERS, EventPageSerializer, event_page
 from loupe.api.errors import ApiError
 from loupe.api.pages import page
 from loupe.storage_quota import check_upload_fits
@@ -179,6 +180,14 @@ class ImportDetailView(APIView):
     @extend_schema(responses=ImportJobSerializer)
     def get(self, request, job_id: int):
         return Response(ImportJobSerializer(selectors.get_import(job_id=job_id)).data)
+
+
+class ImportEventsView(APIView):
+    resource = "datasets"
+
+    @extend_schema(parameters=EVENT_PAGE_PARAMETERS, responses=EventPageSerializer)
+    def get(self, request, job_id: int):
+        return event_page(request, selectors.get_import(job_id=job_id), "import")
 
 
 async def _async_chunks(chunks, context: contextvars.Context):

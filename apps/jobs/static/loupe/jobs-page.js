@@ -6,8 +6,7 @@
   const state = document.getElementById("connection");
   let followers = [];
   // The lifecycle events that move a job between the table's parts.
-  const LIFECYCLE = /\.(queued|started|resumed|cancelling|succeeded|failed|cancelled)$/;
-  const ENDED = /\.(succeeded|partially_failed|failed|cancelled)$/;
+  const LIFECYCLE = /\.(queued|started|resumed|cancelling|succeeded|partially_failed|failed|cancelled)$/;
 
   function progressOf(row, event) {
     const data = event.data || event;
@@ -40,8 +39,6 @@
       LoupeLive.follow(row.dataset.socket, Number(row.dataset.after), (event) => {
         const done = progressOf(row, event);
         if (done !== null && done !== undefined) show(row, done);
-        // An import's socket is its only news: it ends there.
-        if (event.type === "import.progress" && ENDED.test(`.${event.status}`)) refresh();
       }),
     );
   }
