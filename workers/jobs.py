@@ -1,5 +1,4 @@
-"""The job sweep, on the default queue: every kind of job whose worker was lost, and every
-webhook delivery whose task was lost with one."""
+"""The job sweep, on the default queue: every kind of job whose worker was lost."""
 
 from __future__ import annotations
 
@@ -7,21 +6,19 @@ from celery.signals import worker_ready
 from django_tenants.utils import tenant_context
 
 from apps.jobs.sweep import sweep_lost_jobs
-from apps.webhooks.deliveries import resend_overdue
 from loupe.celery import app
 from tenants.models import Tenant
 
 
 @app.task(name="workers.jobs.sweep_jobs")
 def sweep_jobs() -> int:
-    """Recover lost workers' jobs and webhook deliveries in every tenant; returns how many
-    were recovered."""
+    """Recover lost workers' jobs in every tenant; returns how many were recovered."""
     recovered = 0
     for tenant in (
         Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
     ):
         with tenant_context(tenant):
-            recovered += len(sweep_lost_jobs()) + resend_overdue()
+            recovered += len(sweep_lost_jobs())
     return recovered
 
 

@@ -1,10 +1,14 @@
 """Webhook deliveries, on the default queue: one attempt per task, the next one sent with
-the delivery's backoff until it succeeds or its attempts are spent (apps/webhooks)."""
+the delivery's backoff until it succeeds or its attempts are spent (apps/webhooks); and the
+sweep that sends again those whose task was lost with a worker."""
 
 from __future__ import annotations
 
-from apps.webhooks.deliveries import DELIVER_TASK, attempt_delivery
+from django_tenants.utils import tenant_context
+
+from apps.webhooks.deliveries import DELIVER_TASK, attempt_delivery, resend_overdue
 from loupe.celery import app
+from tenants.models import Tenant
 
 
 @app.task(name=DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
@@ -12,3 +16,16 @@ def deliver_webhook(self, delivery_id: int) -> None:
     again_in = attempt_delivery(delivery_id=delivery_id)
     if again_in is not None:
         raise self.retry(countdown=again_in)
+
+
+@app.task(name="workers.webhooks.sweep_deliveries")
+def sweep_deliveries() -> int:
+    """Every WEBHOOK_SWEEP_SECONDS (beat): in every tenant, the pending deliveries whose
+    attempt is overdue, sent again; returns how many."""
+    sent = 0
+    for tenant in (
+        Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
+    ):
+        with tenant_context(tenant):
+            sent += resend_overdue()
+    return sent

@@ -71,6 +71,11 @@ app.conf.update(
             "schedule": settings.JOB_SWEEP_SECONDS,
             "options": {"queue": "default", "expires": settings.JOB_SWEEP_SECONDS},
         },
+        "sweep-webhook-deliveries": {
+            "task": "workers.webhooks.sweep_deliveries",
+            "schedule": settings.WEBHOOK_SWEEP_SECONDS,
+            "options": {"queue": "default", "expires": settings.WEBHOOK_SWEEP_SECONDS},
+        },
     },
 )
 

@@ -198,7 +198,8 @@ def test_a_delivery_whose_worker_is_sigkilled_mid_attempt_is_made_by_another(
         assert [d["status"] for d in deliveries(admin, webhook["id"])] == ["pending"]
     finally:
         answer.set()
-        # The session worker is the one left: the sweep (sent by beat) sends it again there.
+        # The session worker is the one left: the deliveries' sweep (sent by beat) sends it
+        # again there.
         processes.consume("default", worker=session_worker, on=True)
 
     [delivery] = wait_for_deliveries(admin, webhook["id"], timeout=90)
