@@ -1,6 +1,6 @@
 """Tenant WebSockets. TenantConsumer admits a socket the way the API admits a request, and
-keeps it honest afterwards: it is closed when its token expires, its API key is revoked, or
-its member is removed or given another role.
+keeps it honest afterwards: it is closed when its token expires, its API key is revoked, its
+admin session signs out, or its member is removed or given another role.
 
 Close codes: 4401 no or no longer valid credentials, 4403 the role does not allow it,
 4404 the thing subscribed to does not exist.
@@ -13,6 +13,7 @@ import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from tenants.identity.browser_sessions import session_group_parts
 from tenants.identity.sessions import key_group_parts
 from tenants.members import member_group_parts
 from tenants.permissions import allows
@@ -45,6 +46,9 @@ class TenantConsumer(AsyncJsonWebsocketConsumer):
             await self.join(group_name(tenant.schema_name, *key_group_parts(identity.api_key_id)))
         else:
             await self.join(group_name(tenant.schema_name, *member_group_parts(identity.user.pk)))
+        if identity.browser_session is not None:
+            parts = session_group_parts(identity.browser_session)
+            await self.join(group_name(tenant.schema_name, *parts))
         if identity.expires_at is not None:
             delay = max(0.0, identity.expires_at - time.time())
             self.expiry = asyncio.get_running_loop().call_later(

@@ -10,7 +10,9 @@ elsewhere later (DNS rebinding) gains nothing.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,7 +20,11 @@ from django.conf import settings
 
 from apps.webhooks.errors import WebhookErrorCode
 
+logger = logging.getLogger(__name__)
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Lookups run here, so one that hangs is given up on; a few at once, in a worker or a request.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 
 
 class UrlRefused(Exception):
@@ -50,14 +56,23 @@ def check_url(url: str) -> Target:
             WebhookErrorCode.URL_NOT_ALLOWED,
             "Leave credentials out of the URL; verify the signature instead.",
         )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = _port(parts)
     addresses = _resolve(parts.hostname, port)
     for address in addresses:
         if reason := refused_because(address):
+            logger.info(
+                "webhook address refused",
+                extra={"host": parts.hostname, "address": str(address), "reason": reason},
+            )
+            # A name's addresses are not told: they would map the network beside Loupe.
+            what = (
+                f"{address} is a {reason} address"
+                if _is_address(parts.hostname)
+                else f"{parts.hostname} resolves to an address that is not public"
+            )
             raise UrlRefused(
                 WebhookErrorCode.URL_NOT_ALLOWED,
-                f"{parts.hostname} resolves to {address}, a {reason} address; webhooks go "
-                "to public addresses only.",
+                f"{what}; webhooks go to public addresses only.",
             )
     path = parts.path or "/"
     return Target(
@@ -75,6 +90,8 @@ def refused_because(address: Address) -> str:
         address = address.ipv4_mapped
     if any(address in network for network in settings.WEBHOOK_ALLOWED_NETWORKS):
         return ""
+    if isinstance(address, ipaddress.IPv6Address) and (address.sixtofour or address.teredo):
+        return "tunnelled (6to4 or Teredo)"  # it may carry any IPv4 address inside
     for reason, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -89,10 +106,31 @@ def refused_because(address: Address) -> str:
     return ""
 
 
-def _resolve(host: str, port: int) -> list[Address]:
+def _port(parts) -> int:
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise UrlRefused(WebhookErrorCode.URL_NOT_ALLOWED, "The URL's port must be 1 to 65535.")
+    return port or (443 if parts.scheme == "https" else 80)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(host: str, port: int) -> list[Address]:
+    """The host's addresses, looked up within WEBHOOK_TIMEOUT_SECONDS (a slow name server
+    holds no worker longer)."""
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        found = lookup.result(timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    except (socket.gaierror, UnicodeError, TimeoutError) as exc:
         raise UrlRefused(
             WebhookErrorCode.URL_UNRESOLVABLE, f"{host} does not resolve to an address."
         ) from exc

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,8 +21,7 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
-from apps.jobs.api.serializers import JobSerializer
-from apps.jobs.models import JobListing
+from apps.jobs.selectors import job_summary
 from apps.jobs.signals import job_finished
 from apps.webhooks.addresses import UrlRefused, check_url
 from apps.webhooks.errors import WebhookErrorCode
@@ -50,8 +50,7 @@ def _job_finished(sender, *, job, kind: str, status: str, **kwargs) -> None:
     )
     if not webhooks:
         return
-    listed = JobListing.objects.using("default").select_related("created_by")
-    body = {"job": JobSerializer(listed.get(kind=kind, job_id=job.pk)).data}
+    body = {"job": job_summary(kind=kind, job_id=job.pk)}
     for webhook in webhooks:
         _make_delivery(webhook, event.value, body)
 
@@ -81,18 +80,20 @@ def _make_delivery(webhook: Webhook, event: str, data: dict) -> WebhookDelivery:
 def attempt_delivery(*, delivery_id: int) -> float | None:
     """Make the delivery's next attempt, if it is due and nothing else is making it; returns
     the seconds until the attempt after (None when the delivery has ended, or was not due)."""
-    delivery = _claim(delivery_id)
-    if delivery is None:
+    claimed = _claim(delivery_id)
+    if claimed is None:
         return None
-    webhook = delivery.webhook
+    delivery, webhook = claimed.delivery, claimed.delivery.webhook
     if not webhook.active:
-        _end(delivery, DeliveryStatus.FAILED, error="webhook_not_active: the webhook was disabled")
+        why = webhook.disabled_reason or "paused"
+        error = f"{WebhookErrorCode.NOT_ACTIVE}: the webhook is not active ({why})"
+        _end(claimed, DeliveryStatus.FAILED, {"error": error}, counts=False)
         return None
     try:
         target = check_url(webhook.url)
     except UrlRefused as exc:
         answer = Answer(None, "", f"{exc.code}: {exc.message}", 0)
-        return _record(delivery, answer, retry=exc.code is WebhookErrorCode.URL_UNRESOLVABLE)
+        return _record(claimed, answer, retry=exc.code is WebhookErrorCode.URL_UNRESOLVABLE)
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
@@ -102,15 +103,32 @@ def attempt_delivery(*, delivery_id: int) -> float | None:
         SIGNATURE_HEADER: signature(secret=webhook.secret, timestamp=int(time.time()), body=body),
     }
     answer = post(target, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
-    return _record(delivery, answer, retry=True)
+    return _record(claimed, answer, retry=True)
 
 
-def _claim(delivery_id: int) -> WebhookDelivery | None:
+@dataclass(frozen=True)
+class _Claimed:
+    """A delivery held for one attempt: until `hold`, the time only this attempt wrote, and
+    which each of its writes requires (a delivery deleted, or sent again by the sweep,
+    meanwhile is left as it is)."""
+
+    delivery: WebhookDelivery
+    hold: datetime
+
+    def write(self, **fields) -> bool:
+        return bool(
+            WebhookDelivery.objects.using("default")
+            .filter(pk=self.delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=self.hold)
+            .update(**fields)
+        )
+
+
+def _claim(delivery_id: int) -> _Claimed | None:
     """The delivery, held for this attempt (its next attempt moved past the attempt's end),
     if it is pending and due; None otherwise (ended, or another attempt holds it)."""
     now = timezone.now()
-    # Past the attempt's timeout, and the sweep's grace after that: then it has surely ended.
-    hold = now + 2 * _timeout()
+    # Past the attempt's longest (a name's lookup, then the POST, each within the timeout).
+    hold = now + 3 * _timeout()
     claimed = (
         WebhookDelivery.objects.using("default")
         .filter(
@@ -122,22 +140,34 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     )
     if not claimed:
         return None
-    return WebhookDelivery.objects.using("default").select_related("webhook").get(pk=delivery_id)
+    delivery = (
+        WebhookDelivery.objects.using("default")
+        .select_related("webhook")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    return _Claimed(delivery, hold) if delivery is not None else None
 
 
-def _record(delivery: WebhookDelivery, answer: Answer, *, retry: bool) -> float | None:
-    delivery.attempts += 1
-    delivery.response_status, delivery.response_body = answer.status, answer.body
-    delivery.error, delivery.duration_ms = answer.error, answer.duration_ms
+def _record(claimed: _Claimed, answer: Answer, *, retry: bool) -> float | None:
+    attempts = claimed.delivery.attempts + 1
+    fields = {
+        "attempts": attempts,
+        "response_status": answer.status,
+        "response_body": answer.body,
+        "error": answer.error,
+        "duration_ms": answer.duration_ms,
+    }
     if answer.succeeded:
-        _end(delivery, DeliveryStatus.SUCCEEDED)
+        _end(claimed, DeliveryStatus.SUCCEEDED, fields)
         return None
-    if retry and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
-        again_in = backoff(delivery.attempts)
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=again_in)
-        delivery.save(using="default")
-        return again_in
-    _end(delivery, DeliveryStatus.FAILED)
+    if retry and attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+        again_in = backoff(attempts)
+        written = claimed.write(
+            **fields, next_attempt_at=timezone.now() + timedelta(seconds=again_in)
+        )
+        return again_in if written else None
+    _end(claimed, DeliveryStatus.FAILED, fields)
     return None
 
 
@@ -149,18 +179,19 @@ def backoff(attempts: int) -> float:
     )
 
 
-def _end(delivery: WebhookDelivery, status: DeliveryStatus, *, error: str = "") -> None:
-    """End the delivery; a failed one counts against its webhook, which is disabled once
-    WEBHOOK_DISABLE_AFTER_FAILURES of them fail in a row, and a succeeded one clears it."""
-    delivery.status, delivery.finished_at, delivery.next_attempt_at = status, timezone.now(), None
-    delivery.error = error or delivery.error
-    webhooks = Webhook.objects.using("default").filter(pk=delivery.webhook_id)
+def _end(claimed: _Claimed, status: DeliveryStatus, fields: dict, *, counts: bool = True) -> None:
+    """End the delivery. One that failed `counts` against its webhook (not when the webhook
+    was not active), which is disabled once WEBHOOK_DISABLE_AFTER_FAILURES of them fail in a
+    row; one that succeeded clears the count."""
+    webhooks = Webhook.objects.using("default").filter(pk=claimed.delivery.webhook_id)
     with transaction.atomic(using="default"):
-        delivery.save(using="default")
+        ended = {"status": status, "finished_at": timezone.now(), "next_attempt_at": None}
+        if not claimed.write(**fields, **ended):
+            return
         if status == DeliveryStatus.SUCCEEDED:
             webhooks.update(failures_in_a_row=0)
             return
-        if error:  # not the receiver's failing: the webhook was disabled already
+        if not counts:
             return
         webhooks.update(failures_in_a_row=F("failures_in_a_row") + 1)
         limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
@@ -168,20 +199,20 @@ def _end(delivery: WebhookDelivery, status: DeliveryStatus, *, error: str = "") 
             active=False,
             disabled_reason=(
                 f"disabled after {limit} deliveries in a row failed every attempt; the last: "
-                f"{_outcome(delivery)}. Fix the receiver, then set active to true."
+                f"{_outcome(fields)}. Fix the receiver, then set active to true."
             ),
         ):
-            logger.warning("webhook disabled", extra={"webhook": delivery.webhook_id})
+            logger.warning("webhook disabled", extra={"webhook": claimed.delivery.webhook_id})
 
 
 def _timeout() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
-def _outcome(delivery: WebhookDelivery) -> str:
-    if delivery.response_status is not None:
-        return f"HTTP {delivery.response_status}"
-    return delivery.error or "no answer"
+def _outcome(fields: dict) -> str:
+    if fields.get("response_status") is not None:
+        return f"HTTP {fields['response_status']}"
+    return fields.get("error") or "no answer"
 
 
 def resend_overdue() -> int:
@@ -189,16 +220,14 @@ def resend_overdue() -> int:
     more than WEBHOOK_TIMEOUT_SECONDS (its task was lost with its worker, or never reached
     the broker); returns how many. Should its task arrive after all, the claim lets one of
     the two make the attempt."""
-    overdue = timezone.now() - _timeout()
-    ids = list(
-        WebhookDelivery.objects.using("default")
-        .filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=overdue)
-        .values_list("pk", flat=True)[:500]
+    now = timezone.now()
+    overdue = WebhookDelivery.objects.using("default").filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lt=now - _timeout()
     )
-    if ids:
-        WebhookDelivery.objects.using("default").filter(pk__in=ids).update(
-            next_attempt_at=timezone.now()
-        )
-    for delivery_id in ids:
-        enqueue(DELIVER_TASK, kwargs={"delivery_id": delivery_id}, queue="default")
-    return len(ids)
+    sent = 0
+    for delivery_id in list(overdue.values_list("pk", flat=True)[:500]):
+        # Only what is still overdue now: an attempt may have claimed it meanwhile.
+        if overdue.filter(pk=delivery_id).update(next_attempt_at=now):
+            enqueue(DELIVER_TASK, kwargs={"delivery_id": delivery_id}, queue="default")
+            sent += 1
+    return sent

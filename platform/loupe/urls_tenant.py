@@ -24,7 +24,7 @@ urlpatterns = [
         name="live-run",
     ),
     path(
-        "admin/live/experiments/<str:name>/",
+        "admin/live/experiments/<path:name>/",
         tenant_admin_site.admin_view(experiment_page),
         name="live-experiment",
     ),

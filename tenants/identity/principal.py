@@ -26,3 +26,5 @@ class Identity:
     api_key_name: str | None = None
     # When the credential stops being valid (epoch seconds): a token's exp, a session's TTL.
     expires_at: float | None = None
+    # The admin session a browser's socket came with (Via.BROWSER_SESSION).
+    browser_session: str | None = None

@@ -1,6 +1,7 @@
 """A real HTTP endpoint in the test process, where the workers' webhook deliveries arrive:
 it keeps every request and answers each with the next status it was told to (200 after),
-or holds its answer back while a test kills the worker that is waiting for it."""
+holds its answer back while a test kills the worker that is waiting for it, or trickles it
+out a byte a second."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Receiver:
         self._requests: list[Received] = []
         self._answers: dict[str, list[int]] = {}
         self._held: dict[str, threading.Event] = {}
+        self._trickled: dict[str, int] = {}
         self._arrived = threading.Condition()
         receiver = self
 
@@ -34,10 +36,25 @@ class Receiver:
                 )
                 if held := receiver._held.get(self.path.split("?")[0]):
                     held.wait(timeout=60)
+                if receiver._trickles(self.path.split("?")[0]):
+                    self._trickle()
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            def _trickle(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "60")
+                self.end_headers()
+                try:
+                    for _ in range(60):
+                        self.wfile.write(b".")
+                        self.wfile.flush()
+                        time.sleep(1)
+                except OSError:  # the sender hung up
+                    pass
 
             def log_message(self, *args) -> None:
                 pass
@@ -53,6 +70,18 @@ class Receiver:
         """Answer the next requests to `path` with these statuses, in turn."""
         with self._arrived:
             self._answers.setdefault(path, []).extend(statuses)
+
+    def trickle(self, path: str, count: int = 1) -> None:
+        """Answer the next `count` requests to `path` a byte a second, for a minute."""
+        with self._arrived:
+            self._trickled[path] = self._trickled.get(path, 0) + count
+
+    def _trickles(self, path: str) -> bool:
+        with self._arrived:
+            if self._trickled.get(path, 0) > 0:
+                self._trickled[path] -= 1
+                return True
+            return False
 
     def hold(self, path: str) -> threading.Event:
         """Answer requests to `path` only once the returned event is set."""

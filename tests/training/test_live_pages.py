@@ -29,11 +29,15 @@ def browser():
     driver.quit()
 
 
-def _session_cookie(tenant, user) -> str:
-    """A signed-in admin session on the tenant's host, as the admin's login leaves one."""
+def _signed_in(tenant, user) -> Client:
+    """A browser signed in to the tenant's admin, as its login leaves one."""
     client = Client(HTTP_HOST=host_of(tenant))
     client.force_login(user)
-    return client.cookies["sessionid"].value
+    return client
+
+
+def _session_cookie(tenant, user) -> str:
+    return _signed_in(tenant, user).cookies["sessionid"].value
 
 
 def _open_as(browser, server, tenant, cookie: str, path: str) -> None:
@@ -175,6 +179,18 @@ def test_someone_not_of_the_tenant_gets_neither_the_page_nor_its_socket(
     screenshot(browser, "run-page-stranger")
 
 
+def _session_socket(server, host: str, cookie: str, run_id: int, origin: str | None = None):
+    """A socket to the run's events, opened as a page of `host` (tenant host:port) does."""
+    return websockets.connect(
+        f"ws://127.0.0.1:{server.port}/ws/training-runs/{run_id}/?after=0",
+        additional_headers={
+            "Host": host,
+            "Origin": origin or f"http://{host}",
+            "Cookie": f"sessionid={cookie}",
+        },
+    )
+
+
 def test_a_session_socket_from_another_origin_is_refused(
     asgi_server, tenant, admin, digits, editor
 ):
@@ -182,15 +198,33 @@ def test_a_session_socket_from_another_origin_is_refused(
     cookie = _session_cookie(tenant, admin)
     host = f"{host_of(tenant)}:{asgi_server.port}"
 
-    async def first_message(origin: str):
-        async with websockets.connect(
-            f"ws://127.0.0.1:{asgi_server.port}/ws/training-runs/{run['id']}/?after=0",
-            additional_headers={"Host": host, "Origin": origin, "Cookie": f"sessionid={cookie}"},
-        ) as socket:
+    async def first_message(origin: str | None):
+        async with _session_socket(asgi_server, host, cookie, run["id"], origin) as socket:
             try:
                 return json.loads(await asyncio.wait_for(socket.recv(), 10))
             except websockets.ConnectionClosed as closed:
                 return closed.rcvd.code
 
     assert asyncio.run(first_message("http://evil.example")) == 4401
-    assert asyncio.run(first_message(f"http://{host}"))["type"] == "run.queued"
+    assert asyncio.run(first_message(None))["type"] == "run.queued"
+
+
+def test_signing_out_closes_the_sockets_the_session_opened(
+    asgi_server, tenant, admin, digits, editor
+):
+    run = started(editor, digits["id"], hyperparameters={"epochs": 1})
+    browser_session = _signed_in(tenant, admin)
+    cookie = browser_session.cookies["sessionid"].value
+    host = f"{host_of(tenant)}:{asgi_server.port}"
+
+    async def followed_until_closed():
+        async with _session_socket(asgi_server, host, cookie, run["id"]) as socket:
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "run.queued"
+            await asyncio.to_thread(browser_session.post, "/admin/logout/")
+            try:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code
+
+    assert asyncio.run(followed_until_closed()) == 4401

@@ -122,6 +122,23 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
     )
 
 
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout_and_tried_again(
+    celery_worker, receiver, admin
+):
+    webhook = register(admin, receiver.url("/trickle"))
+    receiver.trickle("/trickle")
+    assert admin.post(f"/api/v1/webhooks/{webhook['id']}/ping/").status_code == 202
+    first, second = receiver.wait_for("/trickle", count=2)
+    # WEBHOOK_TIMEOUT_SECONDS is 5 here, then a retry a second later; the answer takes 60.
+    assert second.at - first.at < 30
+    [delivery] = wait_for_deliveries(admin, webhook["id"])
+    assert (delivery["status"], delivery["attempts"], delivery["response_status"]) == (
+        "succeeded",
+        2,
+        200,
+    )
+
+
 def test_a_webhook_whose_deliveries_keep_failing_is_disabled_until_made_active(
     celery_worker, receiver, admin, editor
 ):

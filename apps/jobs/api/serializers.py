@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.jobs.kinds import KINDS
 from apps.jobs.models import JobListing, JobStatus
+from apps.jobs.selectors import summary_of
 
 # Every status a job of some kind can be in: an import also ends partially failed.
 STATUSES = [*JobStatus.values, "partially_failed"]
@@ -24,10 +25,12 @@ class JobStarterSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """The shape of `selectors.summary_of`, which renders it (webhooks carry it too)."""
+
     id = serializers.IntegerField(source="job_id")
-    progress = serializers.SerializerMethodField()
-    created_by = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
+    progress = JobProgressSerializer()
+    created_by = JobStarterSerializer(allow_null=True)
+    url = serializers.CharField()
 
     class Meta:
         model = JobListing
@@ -36,12 +39,5 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at", "finished_at", "url",
         ]  # fmt: skip
 
-    def get_progress(self, job) -> JobProgressSerializer:
-        return {"done": job.done, "total": job.total, "unit": job.unit}
-
-    def get_created_by(self, job) -> JobStarterSerializer(allow_null=True):
-        user = job.created_by
-        return {"id": user.pk, "email": user.email} if user else None
-
-    def get_url(self, job) -> str:
-        return f"/api/v1/{KINDS[job.kind].resource_path}/{job.job_id}/"
+    def to_representation(self, job: JobListing) -> dict:
+        return summary_of(job)

@@ -63,7 +63,7 @@
   }
 
   followRows();
-  LoupeLive.follow("/ws/events/", 0, (event) => {
+  LoupeLive.follow("/ws/events/", null, (event) => {
     if (event.kind && event.job && LIFECYCLE.test(event.type)) refresh();
   }, (now) => { state.textContent = now; state.dataset.state = now; });
 })();

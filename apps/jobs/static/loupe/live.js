@@ -5,19 +5,21 @@
 
   // Open `path` (a socket of this host; the admin's session cookie authenticates it) with
   // ?after=N, hand each event to onEvent once (by its seq), and open it again after the last
-  // seq seen when it drops. onState gets "live", "reconnecting" or "refused" (a close code
-  // 44xx: signed out, no longer allowed, or gone).
+  // seq seen when it drops. `after` null: a feed of many jobs' events (the tenant's), whose
+  // seqs are each job's own, passed on as they come. onState gets "live", "reconnecting" or
+  // "refused" (a close code 44xx: signed out, no longer allowed, or gone).
   function follow(path, after, onEvent, onState) {
+    const ordered = after !== null;
     let last = after || 0;
     let stopped = false;
     let socket = null;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     function open() {
-      socket = new WebSocket(`${scheme}://${location.host}${path}?after=${last}`);
+      socket = new WebSocket(`${scheme}://${location.host}${path}${ordered ? `?after=${last}` : ""}`);
       socket.onopen = () => onState && onState("live");
       socket.onmessage = (message) => {
         const event = JSON.parse(message.data);
-        if (typeof event.seq === "number") {
+        if (ordered && typeof event.seq === "number") {
           if (event.seq <= last) return;
           last = event.seq;
         }
