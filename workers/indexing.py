@@ -10,7 +10,7 @@ from loupe.celery import app
 from search import outbox
 from search.bulk import BulkFailed
 from search.outbox import DrainBusy
-from tenants.models import Tenant
+from tenants.selectors import active_tenants
 
 
 @app.task(
@@ -31,9 +31,7 @@ def sweep_outboxes() -> int:
     """Queue a drain for every tenant whose outbox holds entries: the catch-all for drains
     lost with a worker, and for changes made by plain SQL. Returns how many were queued."""
     queued = 0
-    for tenant in (
-        Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
-    ):
+    for tenant in active_tenants():
         with tenant_context(tenant):
             if outbox.has_entries():
                 outbox.request_drain()

@@ -7,16 +7,14 @@ from django_tenants.utils import tenant_context
 
 from apps.jobs.sweep import sweep_lost_jobs
 from loupe.celery import app
-from tenants.models import Tenant
+from tenants.selectors import active_tenants
 
 
 @app.task(name="workers.jobs.sweep_jobs")
 def sweep_jobs() -> int:
     """Recover lost workers' jobs in every tenant; returns how many were recovered."""
     recovered = 0
-    for tenant in (
-        Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
-    ):
+    for tenant in active_tenants():
         with tenant_context(tenant):
             recovered += len(sweep_lost_jobs())
     return recovered

@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from apps.webhooks.deliveries import DELIVER_TASK, attempt_delivery, resend_overdue
 from loupe.celery import app
-from tenants.models import Tenant
+from tenants.selectors import active_tenants
 
 
 @app.task(name=DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
@@ -23,9 +23,7 @@ def sweep_deliveries() -> int:
     """Every WEBHOOK_SWEEP_SECONDS (beat): in every tenant, the pending deliveries whose
     attempt is overdue, sent again; returns how many."""
     sent = 0
-    for tenant in (
-        Tenant.objects.using("default").filter(is_active=True).exclude(schema_name="public")
-    ):
+    for tenant in active_tenants():
         with tenant_context(tenant):
             sent += resend_overdue()
     return sent
