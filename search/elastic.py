@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from elasticsearch import ApiError, TransportError
 
@@ -18,12 +19,24 @@ _health: dict[str, float | bool] = {"checked": 0.0, "ok": False}
 _aliases_seen: set[str] = set()
 
 
+class IndexState(StrEnum):
+    READY = "ready"
+    # The cluster answers, but the tenant has never had a row indexed: nothing to find yet.
+    NOT_CREATED = "not_created"
+    UNAVAILABLE = "unavailable"
+
+
 def available() -> bool:
-    """Elasticsearch is configured, answers, and the tenant has an index. The cluster check
-    is cached a moment and an alias seen is remembered, so a search does not pay for them."""
+    return index_state() == IndexState.READY
+
+
+def index_state() -> IndexState:
+    """Whether Elasticsearch is configured and answers, and the tenant has an index. The
+    cluster check is cached a moment and an alias seen is remembered, so a search does not
+    pay for them."""
     client = elasticsearch_client()
     if client is None:
-        return False
+        return IndexState.UNAVAILABLE
     now = time.monotonic()
     if now - float(_health["checked"]) > _HEALTH_TTL_SECONDS:
         try:
@@ -33,19 +46,20 @@ def available() -> bool:
             _health["ok"] = False
         _health["checked"] = now
     if not _health["ok"]:
-        return False
+        return IndexState.UNAVAILABLE
     alias = indexes.alias_name()
     if alias in _aliases_seen:
-        return True
+        return IndexState.READY
     try:
         exists = indexes.alias_exists()
         if exists:
             indexes.ensure_current_mapping(alias)  # a search may come before any drain
     except (TransportError, ApiError):
-        return False
-    if exists:
-        _aliases_seen.add(alias)
-    return exists
+        return IndexState.UNAVAILABLE
+    if not exists:
+        return IndexState.NOT_CREATED
+    _aliases_seen.add(alias)
+    return IndexState.READY
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ from tenants.identity.errors import AuthenticationFailed, AuthErrorCode
 
 # Probes answer on any host (load balancers call them by IP), in the public schema.
 UNTENANTED_PATHS = ("/healthz", "/readyz")
+# The tenant API's paths. Without a token they answer 401 on every host, so that a client can
+# tell "sign in" from "no such endpoint"; the session exchange takes an API key instead.
+API_PREFIX = "/api/v1/"
+PUBLIC_API_PATHS = ("/api/v1/session/",)
 
 
 def auth_error_response(exc: AuthenticationFailed):
@@ -63,6 +67,8 @@ class TenantMiddleware(TenantMainMiddleware):
             tenant = host_tenant if host_tenant is not None and not public_host else identity.tenant
             request.identity = identity
             log_context.user.set(str(identity.user.pk))
+        elif _needs_identity(request.path, host_tenant, public_host):
+            return _not_authenticated()
         elif host_tenant is None:
             return error_response(
                 404, TenantErrorCode.TENANT_NOT_FOUND, "No tenant is served at this host name."
@@ -92,6 +98,22 @@ class TenantMiddleware(TenantMainMiddleware):
         if identity is not None and (changed or pinning.wrote()):
             last_write.remember_write(identity.tenant.schema_name, _principal(identity))
         return response
+
+
+def _not_authenticated():
+    """DRF's 401 on a tenant host, as it answers it: no error attribute, none was sent."""
+    response = error_response(
+        401, AuthErrorCode.NOT_AUTHENTICATED, "Authentication credentials were not provided."
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="loupe"'
+    return response
+
+
+def _needs_identity(path: str, host_tenant, public_host: bool) -> bool:
+    """An API path asked for with no token on a host that names no tenant (unknown, or the
+    public one): the tenant's own host answers the same 401 through DRF."""
+    untenanted = host_tenant is None or public_host
+    return untenanted and path.startswith(API_PREFIX) and path not in PUBLIC_API_PATHS
 
 
 def _principal(identity) -> str:

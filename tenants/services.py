@@ -105,7 +105,9 @@ def ensure_public_tenant(*, domains: list[str]) -> Tenant:
 
 
 def rename_tenant(*, tenant: Tenant, name: str) -> Tenant:
-    """Change the tenant's display name (its slug, schema and hosts stay)."""
-    tenant.name = name
-    tenant.save(update_fields=["name"])
-    return tenant
+    """Change the tenant's display name (its slug, schema and hosts stay). `tenant` may be a
+    request's, rebuilt from the host cache and never saved as such: the stored row changes."""
+    stored = Tenant.objects.using("default").get(pk=tenant.pk)
+    stored.name = name
+    stored.save(update_fields=["name"])
+    return stored

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from apps.jobs.events import event_body, events_after
 from apps.jobs.models import Job
+from loupe.api.inputs import QueryInput
 
 
 class JobEventSerializer(serializers.Serializer):
@@ -25,7 +26,7 @@ class EventPageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True)
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(QueryInput):
     after = serializers.IntegerField(min_value=0, required=False, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=500)
 

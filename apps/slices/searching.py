@@ -56,7 +56,10 @@ def search(
     """One page of the rows `node` matches, ordered by id. Raises ApiError for a bad cursor,
     or (503) when Elasticsearch was asked for by name and cannot answer."""
     after = decode_cursor(cursor)
-    served = _backend_for(backend)
+    served, indexed = _backend_for(backend)
+    if not indexed:
+        # Nothing indexed, nothing found; index_pending says whether rows are on their way.
+        return SearchPage(served, 0, [], None, index_pending=outbox.has_entries())
     if served == Backend.ELASTICSEARCH:
         try:
             # One id more than the page: whether a next page exists, without a second call.
@@ -75,7 +78,9 @@ def search(
 
 
 def count(*, node: Node | None, backend: Backend) -> tuple[Backend, int]:
-    served = _backend_for(backend)
+    served, indexed = _backend_for(backend)
+    if not indexed:
+        return served, 0
     if served == Backend.ELASTICSEARCH:
         try:
             return served, elastic.count(compile_to_elasticsearch(node))
@@ -94,14 +99,20 @@ def _matching(node: Node | None) -> QuerySet[DataRow]:
     return DataRow.objects.filter(compile_to_postgres(node))
 
 
-def _backend_for(asked: Backend) -> Backend:
+def _backend_for(asked: Backend) -> tuple[Backend, bool]:
+    """The backend that answers, and whether it holds an index to ask. Elasticsearch asked
+    for by name answers for a tenant none of whose rows it has indexed yet (it has no index
+    until its first drain): it finds nothing."""
     if asked == Backend.POSTGRES:
-        return Backend.POSTGRES
-    if elastic.available():
-        return Backend.ELASTICSEARCH
+        return Backend.POSTGRES, True
+    state = elastic.index_state()
+    if state == elastic.IndexState.READY:
+        return Backend.ELASTICSEARCH, True
     if asked == Backend.ELASTICSEARCH:
+        if state == elastic.IndexState.NOT_CREATED:
+            return Backend.ELASTICSEARCH, False
         raise _unavailable("Elasticsearch is not available for this tenant")
-    return Backend.POSTGRES
+    return Backend.POSTGRES, True
 
 
 def _fall_back(asked: Backend, exc: Exception) -> Backend:

@@ -283,7 +283,9 @@ TEMPLATES = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.identity.drf.IdentityAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.TenantRolePermission"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are JSON; the uploads (imports, prediction files) name their multipart parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "loupe.api.schema.LoupeAutoSchema",
     "EXCEPTION_HANDLER": "loupe.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
@@ -297,6 +299,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loupe.api.schema.describe_websockets",
+    ],
     # Choice sets that share a field name across components, named for what they are.
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.jobs.models.JobStatus",

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from loupe.api.inputs import JsonInput
 from tenants.models import ApiKey, Membership
 from tenants.roles import Role
 
@@ -12,12 +13,12 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "role", "created_at"]
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(JsonInput):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class RoleSerializer(serializers.Serializer):
+class RoleSerializer(JsonInput):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -38,7 +39,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         ]
 
 
-class NewApiKeySerializer(serializers.Serializer):
+class NewApiKeySerializer(JsonInput):
     name = serializers.CharField(max_length=200)
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -55,7 +56,7 @@ class SessionSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class TenantSerializer(serializers.Serializer):
+class TenantSerializer(JsonInput):
     slug = serializers.CharField(read_only=True)
     name = serializers.CharField(max_length=200)
 

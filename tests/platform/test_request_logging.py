@@ -48,7 +48,7 @@ def test_request_id_is_generated_when_absent_or_unsafe(asgi_server):
 
 def test_error_bodies_carry_the_request_id(asgi_server, live_db):
     response = httpx.get(
-        f"{asgi_server.url}/api/v1/projects/",
+        f"{asgi_server.url}/admin/",
         headers={"Host": "nobody.localhost", "X-Request-ID": "find-me"},
     )
     assert response.status_code == 404

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 from tenants.models import Domain, Membership, Tenant
 from tenants.roles import Role
 from tenants.services import set_tenant_active
+from tests.conftest import host_of
 
 
 def _tables(schema: str) -> set[str]:
@@ -145,6 +146,24 @@ def test_deactivated_tenant_answers_403(tenant, make_member, client_for):
 def test_unknown_host_answers_404_never_the_public_schema(live_db):
     from django.test import Client
 
-    response = Client(HTTP_HOST="nobody.localhost").get("/api/v1/projects/")
+    response = Client(HTTP_HOST="nobody.localhost").get("/admin/")
     assert response.status_code == 404
     assert response.json()["code"] == "tenant_not_found"
+
+
+@pytest.mark.parametrize("host", ["nobody.localhost", "localhost", "127.0.0.1"])
+def test_api_paths_without_a_token_answer_401_on_any_host(host, tenant, live_db):
+    """Unknown, public or tenant host alike: a client is told to sign in, not "no such
+    endpoint", and its real endpoints and made-up ones answer the same."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=host)
+    for path in ("/api/v1/projects/", "/api/v1/datasets/7/rows/", "/api/v1/no-such-thing/"):
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert response["WWW-Authenticate"] == 'Bearer realm="loupe"'
+        assert response.json()["code"] == "not_authenticated"
+    tenant_response = Client(HTTP_HOST=host_of(tenant)).get("/api/v1/projects/")
+    assert tenant_response.status_code == 401
+    assert tenant_response["WWW-Authenticate"] == 'Bearer realm="loupe"'
+    assert tenant_response.json()["code"] == "not_authenticated"

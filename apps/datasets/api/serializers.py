@@ -3,6 +3,7 @@ from rest_framework import serializers
 from apps.datasets.importers.records import AnnotationSource, GeometryType
 from apps.datasets.importers.validation import MAX_COORDINATE, MAX_JSON_DEPTH, too_deep
 from apps.datasets.models import Annotation, DataRow, Dataset, ImportFormat, ImportJob
+from loupe.api.inputs import JsonInput, QueryInput
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -36,11 +37,11 @@ def no_nul(value):
     return value
 
 
-class DatasetQuerySerializer(serializers.Serializer):
+class DatasetQuerySerializer(QueryInput):
     project = serializers.IntegerField(required=False, min_value=1)
 
 
-class DatasetInputSerializer(serializers.Serializer):
+class DatasetInputSerializer(JsonInput):
     project = serializers.IntegerField()
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
@@ -64,7 +65,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "data_row", "area", "created_at", "updated_at"]
 
 
-class AnnotationInputSerializer(serializers.Serializer):
+class AnnotationInputSerializer(JsonInput):
     class_name = serializers.CharField(max_length=200, validators=[no_nul])
     geometry_type = serializers.ChoiceField(choices=[g.value for g in GeometryType])
     geometry = serializers.JSONField(
@@ -135,7 +136,7 @@ class DataRowSerializer(serializers.ModelSerializer):
         ]
 
 
-class DataRowPatchSerializer(serializers.Serializer):
+class DataRowPatchSerializer(JsonInput):
     metadata = serializers.DictField(required=False, validators=[shallow, no_nul])
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, validators=[no_nul]
@@ -168,7 +169,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         ]
 
 
-class ImportRequestSerializer(serializers.Serializer):
+class ImportRequestSerializer(JsonInput):
     format = serializers.ChoiceField(choices=ImportFormat.values)
     file = serializers.FileField(required=False)
     source_uri = serializers.CharField(required=False, allow_blank=False, max_length=1000)

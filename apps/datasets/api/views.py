@@ -4,7 +4,6 @@ from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +23,11 @@ from apps.datasets.api.serializers import (
 from apps.datasets.errors import DatasetErrorCode
 from apps.jobs.event_pages import EVENT_PAGE_PARAMETERS, EventPageSerializer, event_page
 from loupe.api.errors import ApiError
-from loupe.api.pages import page
+from loupe.api.pages import ByNewest, CursorPages, page
 from loupe.storage_quota import check_upload_fits
 
 
-class ById(CursorPagination):
+class ById(CursorPages):
     # Rows page by id: an index scan that stays stable and fast at millions of rows.
     ordering = ("id",)
     page_size = 100
@@ -38,6 +37,7 @@ class ById(CursorPagination):
 
 class DatasetListView(APIView):
     resource = "datasets"
+    pagination_class = ByNewest
 
     @extend_schema(
         parameters=[OpenApiParameter("project", int, required=False)],
@@ -79,11 +79,12 @@ class DatasetDetailView(APIView):
 
 class DataRowListView(APIView):
     resource = "datasets"
+    pagination_class = ById
 
     @extend_schema(responses=DataRowSerializer(many=True))
     def get(self, request, dataset_id: int):
         rows = selectors.rows_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
-        return page(request, self, rows, DataRowSerializer, ById)
+        return page(request, self, rows, DataRowSerializer)
 
 
 class DataRowDetailView(APIView):
@@ -147,6 +148,7 @@ class AnnotationDetailView(APIView):
 
 class ImportListView(APIView):
     resource = "datasets"
+    pagination_class = ByNewest
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     stores_upload = True  # held to the storage quota before its body is read (upload_gate)
 

@@ -3,12 +3,13 @@ from rest_framework import serializers
 from apps.jobs.kinds import KINDS
 from apps.jobs.models import JobListing, JobStatus
 from apps.jobs.selectors import summary_of
+from loupe.api.inputs import QueryInput
 
 # Every status a job of some kind can be in: an import also ends partially failed.
 STATUSES = [*JobStatus.values, "partially_failed"]
 
 
-class JobQuerySerializer(serializers.Serializer):
+class JobQuerySerializer(QueryInput):
     kind = serializers.ChoiceField(choices=sorted(KINDS), required=False)
     status = serializers.ChoiceField(choices=STATUSES, required=False)
 

@@ -3,9 +3,10 @@ from rest_framework import serializers
 from apps.predictions.files.exports import WRITERS
 from apps.predictions.models import PredictionFileFormat, PredictionImport
 from apps.training.specs import Task
+from loupe.api.inputs import JsonInput, QueryInput
 
 
-class PredictionImportRequestSerializer(serializers.Serializer):
+class PredictionImportRequestSerializer(JsonInput):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=PredictionFileFormat.values)
     dataset = serializers.IntegerField(min_value=1)
@@ -30,6 +31,6 @@ class PredictionImportSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class PredictionExportQuerySerializer(serializers.Serializer):
+class PredictionExportQuerySerializer(QueryInput):
     format = serializers.ChoiceField(choices=list(WRITERS))
     dataset = serializers.IntegerField(min_value=1, required=False)

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.jobs.models import JobStatus
 from apps.predictions.models import Evaluation, InferenceRun, Prediction
+from loupe.api.inputs import JsonInput, QueryInput
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -18,12 +19,12 @@ class PredictionSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class RowPredictionQuerySerializer(serializers.Serializer):
+class RowPredictionQuerySerializer(QueryInput):
     model = serializers.CharField(required=False, max_length=200)
     version = serializers.IntegerField(required=False, min_value=1)
 
 
-class JobInputSerializer(serializers.Serializer):
+class JobInputSerializer(JsonInput):
     """What an inference run or an evaluation is run over: a version and a slice's snapshot
     (without one, the slice is frozen now)."""
 
@@ -33,7 +34,7 @@ class JobInputSerializer(serializers.Serializer):
     notify = serializers.BooleanField(required=False, default=False)
 
 
-class JobQuerySerializer(serializers.Serializer):
+class JobQuerySerializer(QueryInput):
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
     model_version = serializers.IntegerField(min_value=1, required=False)
 
@@ -65,7 +66,7 @@ class EvaluationSerializer(_VersionJobSerializer):
         fields = [*_VersionJobSerializer.JOB_FIELDS, "task", "metrics"]
 
 
-class CompareQuerySerializer(serializers.Serializer):
+class CompareQuerySerializer(QueryInput):
     slice = serializers.IntegerField(min_value=1)
     snapshot = serializers.IntegerField(min_value=1)
 

@@ -19,7 +19,7 @@ from apps.predictions.api.serializers import (
 from apps.predictions.models import EVALUATION_KIND, INFERENCE_KIND
 from apps.training import selectors as training
 from loupe.api.inputs import valid
-from loupe.api.pages import page
+from loupe.api.pages import ByNewest, page
 
 _JOB_FILTERS = [
     OpenApiParameter("status", str, required=False),
@@ -42,6 +42,7 @@ class RowPredictionListView(APIView):
 
 class InferenceRunListView(APIView):
     resource = "predictions"
+    pagination_class = ByNewest
 
     @extend_schema(parameters=_JOB_FILTERS, responses=InferenceRunSerializer(many=True))
     def get(self, request):
@@ -87,6 +88,7 @@ class InferenceRunEventsView(APIView):
 
 class EvaluationListView(APIView):
     resource = "predictions"
+    pagination_class = ByNewest
 
     @extend_schema(parameters=_JOB_FILTERS, responses=EvaluationSerializer(many=True))
     def get(self, request):

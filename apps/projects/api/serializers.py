@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.projects.models import Project
+from loupe.api.inputs import JsonInput
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -10,6 +11,6 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
 
-class ProjectInputSerializer(serializers.Serializer):
+class ProjectInputSerializer(JsonInput):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")

@@ -1,25 +1,24 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.projects import selectors, services
 from apps.projects.api.serializers import ProjectInputSerializer, ProjectSerializer
+from loupe.api.pages import CursorPages, page
 
 
-class ProjectPagination(CursorPagination):
+class ProjectPagination(CursorPages):
     ordering = ("-created_at", "-id")
 
 
 class ProjectListView(APIView):
     resource = "projects"
+    pagination_class = ProjectPagination
 
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request):
-        paginator = ProjectPagination()
-        page = paginator.paginate_queryset(selectors.projects(), request, view=self)
-        return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
+        return page(request, self, selectors.projects(), ProjectSerializer)
 
     @extend_schema(request=ProjectInputSerializer, responses={201: ProjectSerializer})
     def post(self, request):

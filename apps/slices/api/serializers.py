@@ -3,6 +3,7 @@ from rest_framework import serializers
 from apps.datasets.api.serializers import DataRowSerializer, no_nul
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.searching import Backend
+from loupe.api.inputs import JsonInput, QueryInput
 from search.query.parser import MAX_QUERY_LENGTH
 
 BACKENDS = [backend.value for backend in Backend]
@@ -15,7 +16,7 @@ class _QueryField(serializers.CharField):
         )
 
 
-class SearchRequestSerializer(serializers.Serializer):
+class SearchRequestSerializer(JsonInput):
     query = _QueryField(default="", help_text="in the query language; blank: every row")
     datasets = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
@@ -29,7 +30,7 @@ class SearchRequestSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=BACKENDS, default=Backend.AUTO.value)
 
 
-class CountRequestSerializer(serializers.Serializer):
+class CountRequestSerializer(JsonInput):
     query = _QueryField(default="")
     datasets = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
@@ -56,7 +57,7 @@ class CountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-class PageRequestSerializer(serializers.Serializer):
+class PageRequestSerializer(QueryInput):
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
     cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
@@ -68,13 +69,13 @@ class SliceSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class SliceInputSerializer(serializers.Serializer):
+class SliceInputSerializer(JsonInput):
     name = serializers.CharField(max_length=200, validators=[no_nul])
     dataset = serializers.IntegerField(min_value=1)
     query = _QueryField(default="")
 
 
-class SlicePatchSerializer(serializers.Serializer):
+class SlicePatchSerializer(JsonInput):
     name = serializers.CharField(max_length=200, required=False, validators=[no_nul])
     query = _QueryField(required=False)
 
@@ -87,7 +88,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
         fields = ["slice", "number", "query", "row_count", "created_at"]
 
 
-class SliceListQuerySerializer(serializers.Serializer):
+class SliceListQuerySerializer(QueryInput):
     dataset = serializers.IntegerField(min_value=1, required=False)
 
 

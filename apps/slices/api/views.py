@@ -21,7 +21,7 @@ from apps.slices.api.serializers import (
 )
 from apps.slices.searching import Backend
 from loupe.api.inputs import valid
-from loupe.api.pages import ByNewest
+from loupe.api.pages import ByNewest, page
 from loupe.db.pinning import unpin_read_only_request
 
 _PAGE_PARAMETERS = [
@@ -77,6 +77,7 @@ class SearchFieldsView(APIView):
 
 class SliceListView(APIView):
     resource = "slices"
+    pagination_class = ByNewest
 
     @extend_schema(
         parameters=[OpenApiParameter("dataset", int, required=False)],
@@ -84,11 +85,8 @@ class SliceListView(APIView):
     )
     def get(self, request):
         query = valid(SliceListQuerySerializer, request.query_params)
-        paginator = ByNewest()
-        page = paginator.paginate_queryset(
-            selectors.slices(dataset_id=query.get("dataset")), request, view=self
-        )
-        return paginator.get_paginated_response(SliceSerializer(page, many=True).data)
+        slices = selectors.slices(dataset_id=query.get("dataset"))
+        return page(request, self, slices, SliceSerializer)
 
     @extend_schema(request=SliceInputSerializer, responses={201: SliceSerializer})
     def post(self, request):
@@ -146,13 +144,12 @@ class SliceCountView(APIView):
 
 class SnapshotListView(APIView):
     resource = "slices"
+    pagination_class = ByNewest
 
     @extend_schema(responses=SnapshotSerializer(many=True))
     def get(self, request, slice_id: int):
         slice = selectors.get_slice(slice_id=slice_id)
-        paginator = ByNewest()
-        page = paginator.paginate_queryset(selectors.snapshots_of(slice=slice), request, view=self)
-        return paginator.get_paginated_response(SnapshotSerializer(page, many=True).data)
+        return page(request, self, selectors.snapshots_of(slice=slice), SnapshotSerializer)
 
     @extend_schema(request=None, responses={201: SnapshotSerializer})
     def post(self, request, slice_id: int):

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from apps.datasets.api.serializers import no_nul, shallow
 from apps.jobs.models import JobStatus
 from apps.training.models import Model, ModelVersion, TrainingRun
+from loupe.api.inputs import JsonInput, QueryInput
 
 
 class HyperparameterSerializer(serializers.Serializer):
@@ -22,7 +23,7 @@ class ModelSpecSerializer(serializers.Serializer):
     hyperparameters = serializers.DictField(child=HyperparameterSerializer())
 
 
-class TrainingRunInputSerializer(serializers.Serializer):
+class TrainingRunInputSerializer(JsonInput):
     name = serializers.CharField(max_length=200, validators=[no_nul])
     spec = serializers.CharField(max_length=64, validators=[no_nul])
     slice = serializers.IntegerField(min_value=1)
@@ -36,7 +37,7 @@ class TrainingRunInputSerializer(serializers.Serializer):
     notify = serializers.BooleanField(required=False, default=False)
 
 
-class TrainingRunQuerySerializer(serializers.Serializer):
+class TrainingRunQuerySerializer(QueryInput):
     status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
     experiment = serializers.CharField(max_length=200, required=False, validators=[no_nul])
 

@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,14 +18,14 @@ from apps.training.api.serializers import (
 from apps.training.catalog import list_specs
 from apps.training.models import KIND
 from loupe.api.inputs import valid
-from loupe.api.pages import page
+from loupe.api.pages import ByNewest, CursorPages, page
 
 
-class ByName(CursorPagination):
+class ByName(CursorPages):
     ordering = ("name",)
 
 
-class ByVersion(CursorPagination):
+class ByVersion(CursorPages):
     ordering = ("-version",)
 
 
@@ -40,6 +39,7 @@ class ModelSpecListView(APIView):
 
 class TrainingRunListView(APIView):
     resource = "training"
+    pagination_class = ByNewest
 
     @extend_schema(
         parameters=[
@@ -106,10 +106,11 @@ class ExperimentCompareView(APIView):
 
 class ModelListView(APIView):
     resource = "models"
+    pagination_class = ByName
 
     @extend_schema(responses=ModelSerializer(many=True))
     def get(self, request):
-        return page(request, self, selectors.models(), ModelSerializer, ByName)
+        return page(request, self, selectors.models(), ModelSerializer)
 
 
 class ModelDetailView(APIView):
@@ -122,11 +123,12 @@ class ModelDetailView(APIView):
 
 class ModelVersionListView(APIView):
     resource = "models"
+    pagination_class = ByVersion
 
     @extend_schema(responses=ModelVersionSerializer(many=True))
     def get(self, request, name: str):
         versions = selectors.versions_of(model=selectors.get_model(name=name))
-        return page(request, self, versions, ModelVersionSerializer, ByVersion)
+        return page(request, self, versions, ModelVersionSerializer)
 
 
 class ModelVersionDetailView(APIView):

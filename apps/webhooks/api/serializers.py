@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
+from loupe.api.inputs import JsonInput
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -23,7 +24,7 @@ class CreatedWebhookSerializer(WebhookSerializer):
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
 
-class WebhookInputSerializer(serializers.Serializer):
+class WebhookInputSerializer(JsonInput):
     url = serializers.URLField(max_length=2000)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False

@@ -12,11 +12,12 @@ from apps.webhooks.api.serializers import (
     WebhookSerializer,
 )
 from loupe.api.inputs import valid
-from loupe.api.pages import page
+from loupe.api.pages import ByNewest, page
 
 
 class WebhookListView(APIView):
     resource = "webhooks"
+    pagination_class = ByNewest
 
     @extend_schema(responses=WebhookSerializer(many=True))
     def get(self, request):
@@ -56,6 +57,7 @@ class WebhookDetailView(APIView):
 
 class WebhookDeliveryListView(APIView):
     resource = "webhooks"
+    pagination_class = ByNewest
 
     @extend_schema(responses=DeliverySerializer(many=True))
     def get(self, request, webhook_id: int):

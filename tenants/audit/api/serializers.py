@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from loupe.api.inputs import QueryInput
 from tenants.audit.models import AuditAction, AuditEntry
 
 
@@ -25,6 +26,6 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "action", "actor", "target", "detail", "client_address"]
 
 
-class AuditQuerySerializer(serializers.Serializer):
+class AuditQuerySerializer(QueryInput):
     action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
     since = serializers.DateTimeField(required=False, help_text="only entries from this time on")

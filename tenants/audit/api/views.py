@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework.views import APIView
 
-from loupe.api.pages import ByNewest
+from loupe.api.pages import ByNewest, page
 from tenants.audit import selectors
 from tenants.audit.api.serializers import AuditEntrySerializer, AuditQuerySerializer
 from tenants.audit.models import AuditAction
@@ -11,6 +11,7 @@ from tenants.audit.models import AuditAction
 
 class AuditEntryListView(APIView):
     resource = "audit"
+    pagination_class = ByNewest
 
     @extend_schema(
         parameters=[
@@ -22,8 +23,4 @@ class AuditEntryListView(APIView):
     def get(self, request):
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        paginator = ByNewest()
-        page = paginator.paginate_queryset(
-            selectors.entries(**query.validated_data), request, view=self
-        )
-        return paginator.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+        return page(request, self, selectors.entries(**query.validated_data), AuditEntrySerializer)
