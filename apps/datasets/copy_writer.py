@@ -6,15 +6,21 @@ so re-importing a file changes nothing. The annotations of created and changed r
 replaced by a second COPY straight into the annotation table. A batch that Postgres refuses
 is retried in halves, down to the rows it refuses, so one bad row is reported and never takes
 its batch down with it.
+
+An import's run remembers the external_ids its batches have named (`SeenRows`), so a row
+that repeats one of an earlier batch is an error, as one that repeats one of its own batch
+is: in a temporary table of the database session, so a file of millions of rows costs the
+worker no memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.datasets.importers.copy_lines import StagedRow
@@ -97,12 +103,82 @@ def _write(dataset_id: int, staged: Sequence[StagedRow]) -> tuple[int, int]:
     return created, len(written) - created
 
 
-def write_batch(*, dataset_id: int, rows: Sequence[StagedRow]) -> BatchResult:
+def write_batch(
+    *, dataset_id: int, rows: Sequence[StagedRow], seen: SeenRows | None = None
+) -> BatchResult:
     """Upsert staged `rows` into the dataset. Call inside a transaction (the staging table
-    empties on commit). Rows Postgres refuses come back as errors; the others are written."""
+    empties on commit). Rows Postgres refuses come back as errors; the others are written.
+    With `seen`, the run's earlier batches: a row whose external_id one of them named is an
+    error too, and the others are remembered there (forgotten if the transaction rolls
+    back)."""
     result = BatchResult()
+    if seen is not None:
+        first_lines = seen.add([(item.row.external_id, item.row.line) for item in rows])
+        for item in rows:
+            if (first := first_lines.get(item.row.external_id)) is not None:
+                message = f"{item.row.external_id!r} repeats the row at {first}"
+                result.errors.append(RowError(item.row.line, "external_id", message))
+        rows = [item for item in rows if item.row.external_id not in first_lines]
     _write_or_split(dataset_id, rows, result)
     return result
+
+
+_CREATE_SEEN = """
+CREATE TEMPORARY TABLE IF NOT EXISTS import_seen (
+    external_id text COLLATE "C" PRIMARY KEY, line text NOT NULL
+)
+"""
+
+
+class SeenRows:
+    """The external_ids one run of an import has named so far, each with the line that
+    first named it, in a temporary table of the run's database session: emptied when the
+    run starts (the worker's session outlives its imports), dropped when it ends. A run
+    resumed after an interruption is a new one: it adds the ids of the records committed
+    before (`import_runs.staged_batches` yields them)."""
+
+    def __enter__(self) -> SeenRows:
+        with connection.cursor() as cursor:
+            cursor.execute(_CREATE_SEEN)
+            cursor.execute("TRUNCATE import_seen")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # On its way out after a lost connection, the session and its table are gone.
+        with contextlib.suppress(DatabaseError, psycopg.Error), connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS import_seen")
+
+    def add(self, ids: Sequence[tuple[str, int | str]]) -> dict[str, str]:
+        """Remembers each (external_id, line) not named before; the first line of each
+        external_id that was. An id Postgres cannot hold (a NUL, a lone surrogate) is left
+        out: its row is refused when written."""
+        new = {}
+        for external_id, line in ids:
+            if _storable(external_id):
+                new.setdefault(external_id, line)
+        if not new:
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT external_id, line FROM import_seen WHERE external_id = ANY(%s)",
+                [list(new)],
+            )
+            earlier = dict(cursor.fetchall())
+            with cursor.cursor.copy("COPY import_seen (external_id, line) FROM STDIN") as copy:
+                for external_id, line in new.items():
+                    if external_id not in earlier:
+                        copy.write_row((external_id, str(line)))
+        return earlier
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _write_or_split(dataset_id: int, rows: Sequence[StagedRow], result: BatchResult) -> None:

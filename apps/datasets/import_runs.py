@@ -29,10 +29,10 @@ from django.db import Error, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from apps.datasets.copy_writer import write_batch
+from apps.datasets.copy_writer import SeenRows, write_batch
 from apps.datasets.errors import ImportFailure
 from apps.datasets.import_sources import local_source
-from apps.datasets.importers.copy_lines import StagedBatch, stage_batch
+from apps.datasets.importers.copy_lines import CommittedBatch, StagedBatch, stage_batch
 from apps.datasets.importers.formats import importer_for
 from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
 from apps.datasets.imports import discard_upload, progress_data
@@ -285,9 +285,12 @@ def _run_batches(job: ImportJob, records: Iterable, on_progress, media: StoredMe
         # Only a ZIP stores files (its images): counting the tenant's costs a listing.
         storage=StorageBudget() if job.format == ImportFormat.ZIP else None,
     )
-    with rare_young_collections():
+    with rare_young_collections(), SeenRows() as seen:
         for batch in read_ahead(batches, depth=settings.IMPORT_READ_AHEAD_BATCHES):
-            _commit_batch(job, batch, on_progress, media, rows)
+            if isinstance(batch, CommittedBatch):
+                seen.add(batch.ids)
+            else:
+                _commit_batch(job, batch, on_progress, media, rows, seen)
 
 
 @contextlib.contextmanager
@@ -312,16 +315,23 @@ def staged_batches(
     media_prefix: str,
     media: StoredMedia | None = None,
     storage: StorageBudget | None = None,
-) -> Iterator[StagedBatch]:
+) -> Iterator[StagedBatch | CommittedBatch]:
     """The records after the first `skip` (committed by an earlier, interrupted run), in
     batches staged for COPY, their media moved into storage under `media_prefix` (and
     named to `media`, which settles them as their rows commit), each taken from `storage`
-    first (QuotaReached when it has no room). Runs ahead of the commits on a thread of its
-    own, so it never touches the database."""
+    first (QuotaReached when it has no room); before them, the skipped rows' external_ids,
+    for the run to know them again. Runs ahead of the commits on a thread of its own, so it
+    never touches the database."""
+    committed: list[tuple[str, int | str]] = []
     batch: list[ParsedRow | RowError] = []
     for index, record in enumerate(records):
         if index < skip:
             _discard_media(record)
+            if isinstance(record, ParsedRow):
+                committed.append((record.external_id, record.line))
+            if len(committed) >= batch_size or index == skip - 1:
+                yield CommittedBatch(committed)
+                committed = []
             continue
         batch.append(_with_stored_media(record, media_prefix, media, storage))
         if len(batch) >= batch_size:
@@ -332,11 +342,16 @@ def staged_batches(
 
 
 def _commit_batch(
-    job: ImportJob, batch: StagedBatch, on_progress, media: StoredMedia, rows: RowTally
+    job: ImportJob,
+    batch: StagedBatch,
+    on_progress,
+    media: StoredMedia,
+    rows: RowTally,
+    seen: SeenRows,
 ) -> None:
     with transaction.atomic():
         rows.take_turn()
-        result = write_batch(dataset_id=job.dataset_id, rows=batch.rows)
+        result = write_batch(dataset_id=job.dataset_id, rows=batch.rows, seen=seen)
         # A batch that only updates rows adds none: it is written even past the limit (an
         # operator may have lowered it). One that adds too many is rolled back, raised.
         if result.created and (held := rows.held_now()) > rows.limit:

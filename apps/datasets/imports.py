@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.datasets.errors import DatasetErrorCode
 from apps.datasets.import_sources import checked_source
-from apps.datasets.models import DataRow, Dataset, ImportFormat, ImportJob
+from apps.datasets.models import DataRow, Dataset, ImportJob
 from apps.jobs.events import append_event
 from apps.jobs.sending import send_job_on_commit
 from loupe.api.errors import ApiError
@@ -50,15 +50,9 @@ def start_import(
 ) -> ImportJob:
     """Record an import job for an uploaded file (stored under the tenant's prefix until the
     job ends) or a `source_uri` (a path under IMPORT_ROOT or an s3:// object: see
-    import_sources.py), and queue it once committed. Raises ApiError 400 for a missing,
-    unsafe or unknown source, 403 for an s3:// object outside the tenant's prefixes."""
-    if format not in ImportFormat.values:
-        raise ApiError(
-            status=400,
-            code=DatasetErrorCode.UNKNOWN_FORMAT,
-            detail=f"format must be one of {', '.join(ImportFormat.values)}.",
-            fields={"format": ["unknown"]},
-        )
+    import_sources.py), and queue it once committed. `format` is one of ImportFormat's, as
+    the request's serializer has checked. Raises ApiError 400 for a missing, unsafe or
+    unknown source, 403 for an s3:// object outside the tenant's prefixes."""
     if (upload is None) == (not source_uri):
         raise ApiError(
             status=400,

@@ -7,7 +7,7 @@ import zipfile
 
 from PIL import Image
 
-from tests.datasets.conftest import all_rows, export_through_server
+from tests.datasets.conftest import all_rows, export_through_server, jsonl
 
 
 def _png(width: int, height: int) -> bytes:
@@ -75,6 +75,67 @@ def test_coco_import_and_export_round_trip(asgi_server, editor, dataset, run_imp
     exported = export_through_server(asgi_server, editor, dataset["id"], "coco")
     again = run_import(dataset["id"], exported, "export.json", "coco")
     assert (again["unchanged"], again["failed"]) == (2, 0)
+
+
+def test_coco_export_of_rows_from_other_formats_imports_back_keeping_their_media_uri(
+    asgi_server, editor, dataset, run_import
+):
+    rows = [
+        {"external_id": "frame-1", "media_uri": "s3://acme/1.jpg", "width": 64, "height": 48},
+        {"external_id": "frame-2.jpg", "media_uri": "frame-2.jpg", "width": 64, "height": 48},
+    ]
+    run_import(dataset["id"], jsonl(rows))
+    exported = export_through_server(asgi_server, editor, dataset["id"], "coco")
+
+    again = run_import(dataset["id"], exported, "export.json", "coco")
+
+    assert (again["updated"], again["failed"]) == (2, 0)  # each gains its coco_id, once
+    stored = {r["external_id"]: r for r in all_rows(editor, dataset["id"])}
+    assert [(r["media_uri"], r["metadata"]) for r in stored.values()] == [
+        ("s3://acme/1.jpg", {"coco_id": stored["frame-1"]["id"]}),
+        ("frame-2.jpg", {"coco_id": stored["frame-2.jpg"]["id"]}),
+    ]
+    exported_again = export_through_server(asgi_server, editor, dataset["id"], "coco")
+    last = run_import(dataset["id"], exported_again, "export.json", "coco")
+    assert (last["unchanged"], last["updated"]) == (2, 0)
+
+
+def test_coco_image_coco_url_is_its_rows_media_uri(editor, dataset, run_import):
+    images = [
+        {"id": 1, "file_name": "a.jpg", "coco_url": "http://images.example.com/a.jpg"},
+        {"id": 2, "file_name": "b.jpg", "coco_url": ""},
+    ]
+    run_import(dataset["id"], json.dumps({"images": images}).encode(), "coco.json", "coco")
+
+    stored = sorted(
+        (r["external_id"], r["media_uri"], r["metadata"]) for r in all_rows(editor, dataset["id"])
+    )
+    assert stored == [
+        ("a.jpg", "http://images.example.com/a.jpg", {"coco_id": 1}),
+        ("b.jpg", "b.jpg", {"coco_id": 2, "coco_url": ""}),
+    ]
+
+
+def test_coco_file_with_an_unusable_category_is_refused_whole(editor, dataset, run_import):
+    document = {**COCO, "categories": [{"id": 7, "name": "car"}, {"id": 8}]}
+
+    job = run_import(dataset["id"], json.dumps(document).encode(), "coco.json", "coco")
+
+    assert (job["status"], job["total"], job["failed"]) == ("failed", 0, 0)
+    assert job["detail"].startswith("invalid_categories: categories[1] has no name;")
+    assert all_rows(editor, dataset["id"]) == []
+
+
+def test_csv_and_jsonl_keep_an_external_id_exactly_so_they_name_the_same_row(
+    editor, dataset, run_import
+):
+    run_import(dataset["id"], b"external_id,media_uri\n  frame-1 ,s3://b/1.jpg\n", "r.csv", "csv")
+    line = {"external_id": "  frame-1 ", "media_uri": "s3://b/1.jpg"}
+
+    job = run_import(dataset["id"], jsonl([line]))
+
+    assert (job["created"], job["unchanged"]) == (0, 1)
+    assert [r["external_id"] for r in all_rows(editor, dataset["id"])] == ["  frame-1 "]
 
 
 def test_zip_of_images_records_sizes_and_reports_unreadable_images(

@@ -97,7 +97,7 @@ def test_source_uri_outside_the_import_root_is_refused(editor, dataset):
 
 def test_unknown_format_is_refused(editor, dataset):
     response = upload(editor, dataset["id"], b"{}", "x.txt", "xml")
-    assert response.status_code == 400
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert "format" in response.json()["fields"]
 
 
@@ -115,7 +115,7 @@ def test_export_round_trips_through_import_unchanged(asgi_server, editor, datase
 
 def test_export_of_an_unknown_format_is_refused(editor, dataset):
     response = editor.get(f"/api/v1/datasets/{dataset['id']}/export?format=xml")
-    assert response.status_code == 400
+    assert (response.status_code, response.json()["code"]) == (400, "unknown_format")
 
 
 def test_a_row_postgres_or_the_encoder_refuses_is_reported_and_the_rest_kept(

@@ -33,6 +33,8 @@ from apps.datasets.importers.validation import (
 )
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
+# The image key a row's media_uri comes from, when the image has one.
+MEDIA_URI_KEY = "coco_url"
 # The metadata key that keeps an image's COCO id.
 COCO_ID_KEY = "coco_id"
 ANNOTATION_ATTRIBUTES = ("iscrowd", "area", "score")
@@ -53,18 +55,23 @@ _SQLITE_INTEGER = range(-(2**63), 2**63)
 class CocoImporter:
     """Reads a COCO detection file: one row per entry of `images`.
 
-    Raises `FileRejected` (code `not_coco`) before yielding anything when the file is not
-    a JSON object with an `images` array. Then yields a `RowError` per unusable category
-    (`categories[i]`), one `ParsedRow` or `RowError` per image (`images[i]`; an image with a
-    bad annotation is refused whole, naming it), and a `RowError` per annotation whose
-    image_id matches no image (`annotations[i]`). The row's external_id and media_uri are
-    the image's file_name; its id is kept in the row's metadata as `coco_id` (a model's
-    COCO results name images by it), and its other keys become metadata too. An image
-    with a `coco_id` of its own keeps that one: a Loupe export writes the row's id as `id`
-    and the first file's id as `coco_id`, so exporting and importing again changes
-    nothing. An annotation's first
-    segmentation polygon is its geometry, else its bbox; iscrowd, area and score become
-    attributes, and a score marks it as a model's.
+    Raises `FileRejected` before yielding anything when the file is not a JSON object with
+    an `images` array (code `not_coco`), or when one of its categories is unusable
+    (`invalid_categories`): the categories are the file's vocabulary, as a CSV header is,
+    so a bad one refuses the file rather than the images that happen to use it. Then yields
+    one `ParsedRow` or `RowError` per image (`images[i]`; an image with a bad annotation is
+    refused whole, naming it), and a `RowError` per annotation whose image_id matches no
+    image (`annotations[i]`).
+
+    The row's external_id is the image's file_name, and so is its media_uri unless the
+    image has a `coco_url` (a non-empty string), which a Loupe export writes for a row whose
+    media_uri is not its external_id. The image's id is kept in the row's metadata as
+    `coco_id` (a model's COCO results name images by it), and its other keys become
+    metadata too. An image with a `coco_id` of its own keeps that one: a Loupe export
+    writes the row's id as `id` and the first file's id as `coco_id`, so exporting and
+    importing again changes nothing. An annotation's first segmentation polygon is its
+    geometry, else its bbox; iscrowd, area and score become attributes, and a score marks
+    it as a model's.
 
     `work_dir` holds the scratch database (the system's temporary directory by default).
     """
@@ -80,7 +87,7 @@ class CocoImporter:
         ):
             db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
             self._load(db)
-            yield from _category_errors(db)
+            _check_categories(db)
             for idx, body in db.execute("SELECT idx, body FROM images ORDER BY idx"):
                 yield _image_row(db, idx, json.loads(body))
             yield from _orphan_annotation_errors(db)
@@ -113,28 +120,31 @@ def _store(db: sqlite3.Connection, key: str, index: int, item: object) -> None:
         )
 
 
-def _category_errors(db: sqlite3.Connection) -> Iterator[RowError]:
-    """Checks each category, keeping the good ones' names; yields an error for each other."""
+def _check_categories(db: sqlite3.Connection) -> None:
+    """Keeps each category's name by its id; raises FileRejected (`invalid_categories`) at
+    the first that has no integer id, no name, or an id an earlier one took."""
     with db:
         for idx, body in db.execute("SELECT idx, body FROM categories ORDER BY idx"):
             category = json.loads(body)
-            line = f"categories[{idx}]"
             if not isinstance(category, dict) or _id(category.get("id")) is None:
-                yield RowError(line, "id", "a category needs an integer id")
-                continue
+                _refuse_category(idx, "has no integer id")
             name = category.get("name")
             if not isinstance(name, str) or not name.strip():
-                yield RowError(line, "name", "a category needs a name, a non-empty string")
-                continue
+                _refuse_category(idx, "has no name")
             first = db.execute(
                 "SELECT idx FROM category_names WHERE category_id = ?", (category["id"],)
             ).fetchone()
             if first:
-                yield RowError(
-                    line, "id", f"id {category['id']} is taken by categories[{first[0]}]"
-                )
-                continue
+                _refuse_category(idx, f"repeats the id of categories[{first[0]}]")
             db.execute("INSERT INTO category_names VALUES (?, ?, ?)", (category["id"], idx, name))
+
+
+def _refuse_category(idx: int, problem: str) -> None:
+    raise FileRejected(
+        "invalid_categories",
+        f"categories[{idx}] {problem}; each category needs an integer id of its own and a "
+        "non-empty name: fix the categories and import the file again",
+    )
 
 
 def _image_row(db: sqlite3.Connection, idx: int, image: object) -> ParsedRow | RowError:
@@ -156,18 +166,27 @@ def _image_row(db: sqlite3.Connection, idx: int, image: object) -> ParsedRow | R
         annotations = tuple(_annotations_of(db, image_id))
     except InvalidField as error:
         return RowError(line, error.field, error.message)
+    url = _coco_url(image)
+    kept_out = IMAGE_KEYS if url is None else (*IMAGE_KEYS, MEDIA_URI_KEY)
     return ParsedRow(
         line=line,
         external_id=file_name,
-        media_uri=file_name,
+        media_uri=url or file_name,
         width=width,
         height=height,
         metadata={
             COCO_ID_KEY: image_id,
-            **{key: value for key, value in image.items() if key not in IMAGE_KEYS},
+            **{key: value for key, value in image.items() if key not in kept_out},
         },
         annotations=annotations,
     )
+
+
+def _coco_url(image: dict) -> str | None:
+    """The image's `coco_url`, the row's media_uri, when it is a non-empty string; else
+    None (tools write "" for none: that stays metadata, like any other key)."""
+    url = image.get(MEDIA_URI_KEY)
+    return url if isinstance(url, str) and url.strip() else None
 
 
 def _annotations_of(db: sqlite3.Connection, image_id: int) -> Iterator[ParsedAnnotation]:

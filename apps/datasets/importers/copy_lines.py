@@ -35,6 +35,15 @@ class StagedBatch:
     errors: list[RowError]
 
 
+@dataclass(frozen=True)
+class CommittedBatch:
+    """Records an interrupted run of the import committed already, skipped when it resumes:
+    only their rows' (external_id, line) travel on, for the run to remember which ids the
+    file has named before."""
+
+    ids: list[tuple[str, int | str]]
+
+
 def stage_batch(records: Sequence[ParsedRow | RowError]) -> StagedBatch:
     """The batch's rows as COPY lines; a repeated external_id or a value Postgres could not
     take (an integer beyond 64 bits, say) is an error on its line."""
@@ -69,10 +78,11 @@ def stage(row: ParsedRow) -> StagedRow:
         )
         for a in row.annotations
     ]
+    content = [row.media_uri, row.width, row.height, metadata, row.tags, annotations]
+    if row.media_digest is not None:  # the image's own bytes, where the import stores them
+        content.append(row.media_digest)
     # Encoded as one JSON array, so no choice of values can make two rows digest alike.
-    digest_input = orjson.dumps(
-        [row.media_uri, row.width, row.height, metadata, row.tags, annotations]
-    )
+    digest_input = orjson.dumps(content)
     digest = hashlib.md5(digest_input, usedforsecurity=False).hexdigest()
     line = "\t".join(
         (

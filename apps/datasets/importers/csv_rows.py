@@ -2,7 +2,8 @@
 
 Columns: `external_id` and `media_uri` (required); `width`, `height`, `tags` (separated by
 `|`), `annotations` (a JSON array in the JSONL annotation shape) and any number of
-`metadata.<key>` columns, where `metadata.a.b` builds {"a": {"b": ...}}.
+`metadata.<key>` columns, where `metadata.a.b` builds {"a": {"b": ...}}. Every cell but the
+external_id is trimmed of spaces.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class _Header:
         try:
             return ParsedRow(
                 line=line,
-                external_id=check_external_id(values["external_id"]),
+                # Untrimmed: a row's key is kept exactly as written, as every format keeps it.
+                external_id=check_external_id(cells[self.names.index("external_id")]),
                 media_uri=check_media_uri(values["media_uri"]),
                 width=_size(values.get("width", ""), "width"),
                 height=_size(values.get("height", ""), "height"),

@@ -40,15 +40,18 @@ class JsonlImporter:
             yield from iter_jsonl_rows(stream)
 
 
-def iter_jsonl_rows(stream: BinaryIO) -> Iterator[ParsedRow | RowError]:
-    """The rows of a binary stream of JSON Lines (a file, or an entry inside a ZIP)."""
+def iter_jsonl_rows(
+    stream: BinaryIO, *, media_uri_required: bool = True
+) -> Iterator[ParsedRow | RowError]:
+    """The rows of a binary stream of JSON Lines (a file, or a ZIP's manifest, whose lines
+    may leave media_uri out: `row_from_object`)."""
     for line in iter_json_lines(stream):
         if isinstance(line, RowError):
             yield line
             continue
         number, obj = line
         try:
-            yield row_from_object(obj, line=number)
+            yield row_from_object(obj, line=number, media_uri_required=media_uri_required)
         except InvalidField as error:
             yield RowError(number, error.field, error.message)
 

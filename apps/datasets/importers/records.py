@@ -46,6 +46,9 @@ class ParsedRow:
     # A media file the importer extracted and that must be stored (ZIP imports): the path
     # of a temporary file, and the name to store it under, relative to the dataset.
     media_file: str | None = None
+    # The digest of that file's bytes: part of the row's content, so an image replaced by
+    # another of the same size updates its row.
+    media_digest: str | None = None
 
 
 @dataclass(frozen=True)

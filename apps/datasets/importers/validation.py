@@ -31,15 +31,20 @@ class InvalidField(Exception):
         self.message = message
 
 
-def row_from_object(obj: object, *, line: int | str) -> ParsedRow:
-    """A row in the JSONL shape (also a ZIP manifest's lines), validated whole."""
+def row_from_object(obj: object, *, line: int | str, media_uri_required: bool = True) -> ParsedRow:
+    """A row in the JSONL shape (also a ZIP manifest's lines), validated whole. Without
+    `media_uri_required`, a media_uri left out is "" (a manifest line may name its image
+    by external_id alone)."""
     if not isinstance(obj, dict):
         raise InvalidField(None, f"a row must be a JSON object {{...}}; got {json_type(obj)}")
     check_known_keys(obj, ROW_KEYS, field=None)
+    media_uri = obj.get("media_uri")
     return ParsedRow(
         line=line,
         external_id=check_external_id(obj.get("external_id")),
-        media_uri=check_media_uri(obj.get("media_uri")),
+        media_uri=""
+        if media_uri is None and not media_uri_required
+        else check_media_uri(media_uri),
         width=check_size(obj.get("width"), "width"),
         height=check_size(obj.get("height"), "height"),
         metadata=check_object(obj.get("metadata"), "metadata"),

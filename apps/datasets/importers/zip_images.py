@@ -9,6 +9,7 @@ actually written, since headers can lie.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import posixpath
 import re
@@ -58,12 +59,13 @@ class ZipImporter:
     then discards them and `extract_dir`.
 
     With a manifest, yields its lines' rows first, each matched to the image whose entry
-    name is its media_uri, or whose name without extension is its external_id (line
-    `manifest.jsonl:N` for the manifest's errors); then a row for every image it left out,
-    identified by its name without extension. Each `ParsedRow` has `line` and `media_uri` set
-    to the entry name, the size Pillow reads, and `media_file`: a new file under
-    `extract_dir`, which the caller then owns. An entry that is not a readable image gives a
-    `RowError` named after it, and leaves no file behind.
+    name is its media_uri, or whose name without extension is its external_id (a line may
+    then leave media_uri out; line `manifest.jsonl:N` for the manifest's errors); then a row
+    for every image it left out, identified by its name without extension. Each `ParsedRow`
+    has `line` and `media_uri` set to the entry name, the size Pillow reads, `media_file`:
+    a new file under `extract_dir`, which the caller then owns, and `media_digest`, of the
+    file's bytes. An entry that is not a readable image gives a `RowError` named after it,
+    and leaves no file behind.
     """
 
     def __init__(
@@ -130,7 +132,7 @@ class ZipImporter:
             stem = posixpath.splitext(name)[0]
             by_stem[stem] = None if stem in by_stem else name  # None: two images share it
         with archive.open(manifest) as stream:
-            for record in iter_jsonl_rows(stream):
+            for record in iter_jsonl_rows(stream, media_uri_required=False):
                 line = f"{MANIFEST_NAME}:{record.line}"
                 if isinstance(record, RowError):
                     yield replace(record, line=line)
@@ -141,12 +143,7 @@ class ZipImporter:
                     else by_stem.get(record.external_id)
                 )
                 if name is None:
-                    yield RowError(
-                        line,
-                        "media_uri",
-                        f"no image named {record.media_uri!r} in the archive; "
-                        "media_uri must be the image's path inside the ZIP",
-                    )
+                    yield _unmatched(line, record, by_stem)
                 elif name in done:
                     yield RowError(line, "media_uri", f"{name} is described by an earlier line")
                 else:
@@ -167,7 +164,7 @@ class ZipImporter:
                 info.filename, None, "the entry is encrypted; zip it without a password"
             )
         try:
-            path = self._extract(archive, info)
+            path, digest = self._extract(archive, info)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
             return RowError(info.filename, None, f"corrupt entry: {error}; zip the image again")
         try:
@@ -184,11 +181,13 @@ class ZipImporter:
                 _remove(path)
                 message = f"{field} is {declared} but the image is {width}x{height} pixels"
                 return RowError(manifest_line or info.filename, field, message)
-        return replace(row, width=width, height=height, media_file=path)
+        return replace(row, width=width, height=height, media_file=path, media_digest=digest)
 
-    def _extract(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
-        """Streams an entry to a new file under extract_dir, counting the bytes written."""
+    def _extract(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, str]:
+        """Streams an entry to a new file under extract_dir, counting the bytes written;
+        the file's path and the digest of its bytes."""
         descriptor, path = tempfile.mkstemp(dir=self._extract_dir, suffix=_suffix(info))
+        digest = hashlib.md5(usedforsecurity=False)
         try:
             with os.fdopen(descriptor, "wb") as target, archive.open(info) as source:
                 written = 0
@@ -197,10 +196,11 @@ class ZipImporter:
                     self._bytes_written += len(chunk)
                     self._check_written(info, written)
                     target.write(chunk)
+                    digest.update(chunk)
         except BaseException:
             _remove(path)
             raise
-        return path
+        return path, digest.hexdigest()
 
     def _check_written(self, info: zipfile.ZipInfo, written: int) -> None:
         if written > info.file_size or self._bytes_written > self._max_total_bytes:
@@ -263,6 +263,31 @@ class ZipImporter:
                 )
             kept.append(info)
         return kept
+
+
+def _unmatched(line: str, record: ParsedRow, by_stem: dict[str, str | None]) -> RowError:
+    """The error of a manifest line that names no image: by its media_uri, if it gives one,
+    nor by its external_id."""
+    if record.media_uri:
+        return RowError(
+            line,
+            "media_uri",
+            f"no image named {record.media_uri!r} in the archive; "
+            "media_uri must be the image's path inside the ZIP",
+        )
+    if by_stem.get(record.external_id, "") is None:
+        return RowError(
+            line,
+            "external_id",
+            f"two images are named {record.external_id!r} but for their extension; "
+            "give media_uri, the path inside the ZIP of the one this line describes",
+        )
+    return RowError(
+        line,
+        "external_id",
+        f"no image is named {record.external_id!r} (with an image's extension) in the "
+        "archive; give media_uri, the image's path inside the ZIP",
+    )
 
 
 def _declared_central_directory(stream: BinaryIO) -> tuple[int, int]:

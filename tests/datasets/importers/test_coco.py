@@ -161,6 +161,18 @@ def test_coco_image_without_a_file_name_is_an_error(tmp_path):
     assert (error.line, error.field) == ("images[0]", "file_name")
 
 
+def test_coco_image_coco_url_is_its_rows_media_uri_unless_empty(tmp_path):
+    images = [
+        {"id": 1, "file_name": "a.jpg", "coco_url": "http://images.example.com/a.jpg"},
+        {"id": 2, "file_name": "b.jpg", "coco_url": ""},
+    ]
+
+    first, second = records_of(tmp_path, coco(images=images, annotations=[]))
+
+    assert (first.media_uri, first.metadata) == ("http://images.example.com/a.jpg", {"coco_id": 1})
+    assert (second.media_uri, second.metadata) == ("b.jpg", {"coco_id": 2, "coco_url": ""})
+
+
 def test_coco_image_id_used_twice_is_an_error_on_the_second_image(tmp_path):
     images = [{"id": 1, "file_name": "a.jpg"}, {"id": 1, "file_name": "b.jpg"}]
 
@@ -169,12 +181,30 @@ def test_coco_image_id_used_twice_is_an_error_on_the_second_image(tmp_path):
     assert (error.line, error.field) == ("images[1]", "id")
 
 
-def test_coco_category_without_a_name_is_an_error(tmp_path):
-    categories = [{"id": 1, "name": "car"}, {"id": 2}]
+@pytest.mark.parametrize(
+    ("category", "problem"),
+    [
+        pytest.param({"id": 2}, "categories[1] has no name;", id="no name"),
+        pytest.param({"id": 2, "name": " "}, "categories[1] has no name;", id="a blank name"),
+        pytest.param({"name": "bus"}, "categories[1] has no integer id;", id="no id"),
+        pytest.param({"id": "2", "name": "bus"}, "categories[1] has no integer id;", id="text id"),
+        pytest.param(
+            {"id": 1, "name": "bus"},
+            "categories[1] repeats the id of categories[0];",
+            id="an id twice",
+        ),
+    ],
+)
+def test_coco_file_with_an_unusable_category_is_refused_whole(tmp_path, category, problem):
+    categories = [{"id": 1, "name": "car"}, category]
 
-    (error,) = errors_of(tmp_path, coco(categories=categories, annotations=[]))
+    with pytest.raises(FileRejected) as caught:
+        records_of(tmp_path, coco(categories=categories, annotations=[]))
 
-    assert (error.line, error.field) == ("categories[1]", "name")
+    assert (caught.value.code, caught.value.message.split(" each")[0]) == (
+        "invalid_categories",
+        problem,
+    )
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,12 @@ def test_csv_row_has_its_sizes_tags_nested_metadata_and_annotations(tmp_path):
     ]
 
 
+def test_csv_external_id_is_kept_untrimmed_as_every_format_keeps_it(tmp_path):
+    (row,) = records_of(tmp_path, "external_id,media_uri,tags\n  img-1 , s3://b/1.jpg , a \n")
+
+    assert (row.external_id, row.media_uri, row.tags) == ("  img-1 ", "s3://b/1.jpg", ("a",))
+
+
 def test_csv_rows_are_numbered_by_the_physical_line_they_start_on(tmp_path):
     text = 'external_id,media_uri,metadata.note\na,x,"two\nlines"\n\nb,y,\n'
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import stat
@@ -115,6 +116,38 @@ def test_zip_manifest_matches_an_image_by_external_id(tmp_path, read_zip):
     (row,) = read_zip(path)
 
     assert (row.media_uri, row.tags) == ("cats/001.png", ("cute",))
+
+
+def test_zip_manifest_line_may_leave_media_uri_out_when_its_external_id_names_the_image(
+    tmp_path, read_zip
+):
+    line = {"external_id": "cats/001", "tags": ["cute"]}
+    path = make_zip(tmp_path, {"cats/001.png": png(), "manifest.jsonl": manifest(line)})
+
+    (row,) = read_zip(path)
+
+    assert (row.line, row.media_uri, row.tags) == ("cats/001.png", "cats/001.png", ("cute",))
+
+
+def test_zip_manifest_line_without_media_uri_naming_two_images_is_an_error(tmp_path, read_zip):
+    line = {"external_id": "cats/001"}
+    entries = {"cats/001.png": png(), "cats/001.jpg": png(), "manifest.jsonl": manifest(line)}
+
+    error = read_zip(make_zip(tmp_path, entries))[0]
+
+    assert (error.line, error.field) == ("manifest.jsonl:1", "external_id")
+    assert error.message.startswith("two images are named 'cats/001' but for their extension")
+
+
+def test_zip_rows_carry_the_digest_of_their_image_bytes(tmp_path, read_zip):
+    blue = io.BytesIO()
+    Image.new("RGB", (4, 3), "blue").save(blue, "PNG")
+    path = make_zip(tmp_path, {"red.png": png(4, 3), "blue.png": blue.getvalue()})
+
+    red_row, blue_row = read_zip(path)
+
+    assert red_row.media_digest == hashlib.md5(png(4, 3), usedforsecurity=False).hexdigest()
+    assert blue_row.media_digest != red_row.media_digest
 
 
 def test_zip_images_the_manifest_leaves_out_are_imported_by_name(tmp_path, read_zip):
