@@ -45,10 +45,12 @@ venv: $(STAMP)
 
 # Training runs on the workers `make run` starts and the tests start, so the one virtualenv
 # holds the worker's packages too (torch is several GB; pip's cache keeps reinstalls fast).
-$(STAMP): requirements/base.txt requirements/dev.txt requirements/worker.txt
+# The Python SDK and its `loupe` command (clients/python) go in editable, as its tests use it.
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/worker.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt -r requirements/worker.txt
+	$(PY) -m pip install -q -e clients/python
 	touch $@
 
 services:
