@@ -19,6 +19,7 @@ from elasticsearch import ApiError as ElasticsearchApiError
 from elasticsearch import BadRequestError, TransportError
 
 from apps.datasets.models import DataRow
+from apps.datasets.rendered_rows import rendered_rows
 from apps.slices.errors import SliceErrorCode
 from loupe.api.errors import ApiError
 from search import elastic, outbox
@@ -43,7 +44,7 @@ class Backend(StrEnum):
 class SearchPage:
     backend: Backend
     total: int
-    rows: list[DataRow]
+    rows: list[dict]  # as the API renders them: apps.datasets.rendered_rows
     next_cursor: str | None
     # Elasticsearch only: changes are still on their way to the index, so the answer may
     # miss the newest of them (Postgres always answers from the rows themselves).
@@ -164,18 +165,9 @@ def _page(backend: Backend, ids: list[int], total: int, page_size: int) -> Searc
     return SearchPage(backend=backend, total=total, rows=rows, next_cursor=next_cursor)
 
 
-def hydrate(ids: list[int]) -> list[DataRow]:
-    """The rows of `ids` in that order, with their annotations. Read from the replica; rows it
-    has not replayed yet are read from the primary; rows deleted meanwhile are left out."""
-    found = _rows(DataRow.objects.filter(pk__in=ids))
-    missing = [i for i in ids if i not in found]
-    if missing:
-        found |= _rows(DataRow.objects.using("default").filter(pk__in=missing))
-    return [found[i] for i in ids if i in found]
-
-
-def _rows(queryset: QuerySet[DataRow]) -> dict[int, DataRow]:
-    return {row.pk: row for row in queryset.prefetch_related("annotations")}
+def hydrate(ids: list[int]) -> list[dict]:
+    """The rows of `ids` in that order, with their annotations, as the API renders them."""
+    return rendered_rows(ids)
 
 
 def encode_cursor(after: int) -> str:

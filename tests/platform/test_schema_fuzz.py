@@ -116,6 +116,7 @@ def test_no_operation_breaks_the_schema(
             *("--max-examples", EXAMPLES_PER_OPERATION),
             *("--workers", "1"),
         ],
+        cwd=tmp_path,  # where it keeps its cache
         capture_output=True,
         text=True,
         timeout=900,

@@ -31,7 +31,16 @@ _PAGE_PARAMETERS = [
 
 
 def _rows_page(page: searching.SearchPage) -> Response:
-    return Response(RowsPageSerializer(page).data)
+    """RowsPageSerializer's shape, its rows already rendered by Postgres."""
+    return Response(
+        {
+            "backend": page.backend.value,
+            "total": page.total,
+            "rows": page.rows,
+            "next_cursor": page.next_cursor,
+            "index_pending": page.index_pending,
+        }
+    )
 
 
 class SearchView(APIView):
