@@ -28,6 +28,8 @@ bench: venv services
 	$(PY) bench/imports.py
 	$(PY) bench/exports.py
 	$(PY) bench/search.py
+	$(PY) bench/search_api.py
+	$(PY) bench/load.py
 	$(PY) bench/training.py
 	$(PY) bench/experiments.py
 	$(PY) bench/inference.py

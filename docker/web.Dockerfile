@@ -36,6 +36,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # The app logs every request itself (with tenant and user), so uvicorn's access log is off.
-# More processes: set WEB_CONCURRENCY (uvicorn's default for --workers) or scale the service.
-CMD ["uvicorn", "--app-dir", "platform", "loupe.asgi:application", \
-     "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# One process per core the container may use (Django serves each process's sync views on
+# one thread), or WEB_CONCURRENCY processes; the sockets' groups are shared through Redis.
+CMD ["sh", "-c", "exec uvicorn --app-dir platform loupe.asgi:application --host 0.0.0.0 --port 8000 --no-access-log --workers \"${WEB_CONCURRENCY:-$(nproc)}\""]

@@ -66,8 +66,14 @@ pids+=($!)
 supervise "predict server" .venv/bin/uvicorn --app-dir platform loupe.serving_asgi:application \
   --host "$HOST" --port "$SERVING_PORT" --no-access-log --no-proxy-headers &
 pids+=($!)
+# The API: one process per core (Django serves each process's sync views on one thread), the
+# sockets' groups shared through the Redis channel layer; each process's request metrics go
+# to the multiprocess directory, emptied at each start, and /metrics reports them all.
+WEB_PROCESSES=${WEB_PROCESSES:-$(nproc)}
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-.local/metrics}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 .venv/bin/uvicorn --app-dir platform loupe.asgi:application --host "$HOST" --port "$PORT" \
-  --no-access-log --no-proxy-headers &
+  --workers "$WEB_PROCESSES" --no-access-log --no-proxy-headers &
 pids+=($!)
 
 # The predict server starts slower (it imports torch).

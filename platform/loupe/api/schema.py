@@ -97,8 +97,9 @@ token (`Sec-WebSocket-Protocol: bearer, <token>`, or `?token=`):
 Each message is one event, the shape `GET .../<id>/events/` pages (`JobEvent` here):
 `{"seq", "type", "kind", "job", "time", "data"}`, with no gap and no duplicate. The event
 types and their `data` are in docs/jobs.md, docs/training.md and docs/predictions.md. A
-socket refused closes with 4401 (no or bad token), 4403 (not admitted) or 4404 (no such
-job in this tenant).
+refused token is refused at the handshake (HTTP 403); an opened socket closes with 4401 (no
+token, or it expired or was revoked while open), 4403 (the role does not allow it) or 4404
+(no such job in this tenant).
 
 ## Errors
 

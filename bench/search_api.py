@@ -1,0 +1,130 @@
+"""The search API against the index it answers from: each of the fixed queries sent as
+`POST /api/v1/search/` to the running server (a page of 50 rows, with their annotations),
+and the same Elasticsearch query (the one the API sends, compiled from the same text) sent
+straight to Elasticsearch, on the same index, in the same run. Prints p50/p95 of both and
+the ratio of their p95s.
+
+Run: `make bench` (or `.venv/bin/python bench/search_api.py [--rows N] [--runs N]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.search import ANNOTATIONS_SQL, QUERIES, ROWS_SQL, percentile
+from bench.setup import bench_django
+
+PAGE_SIZE = 50
+
+
+def _indexed_tenant(rows: int):
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from apps.datasets.models import Dataset
+    from apps.projects.models import Project
+    from search.reindex import reindex
+    from tenants.services import create_tenant
+
+    tenant = create_tenant(
+        slug="searchapi", name="Search API", domain="searchapi.localhost", owner_email="o@e.com"
+    )
+    with tenant_context(tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="b"), name="d")
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")  # reindexed below
+            cursor.execute(ROWS_SQL, {"dataset": dataset.pk, "rows": rows})
+            cursor.execute(ANNOTATIONS_SQL, None)
+            cursor.execute("SET session_replication_role = DEFAULT")
+            cursor.execute("ANALYZE datasets_datarow; ANALYZE datasets_annotation")
+        reindex()
+    return tenant
+
+
+def _timed(action, runs: int) -> list[float]:
+    action()  # warms caches and connections
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    bench_django()
+    import httpx
+    from django_tenants.utils import tenant_context
+
+    from apps.slices import queries
+    from search.client import elasticsearch_client
+    from search.indexes import alias_name
+    from search.query.to_elasticsearch import compile_to_elasticsearch
+    from tenants.identity import dev_issuer
+    from tenants.identity.authenticate import authenticate_token
+    from tests.support import processes
+
+    tenant = _indexed_tenant(args.rows)
+    token = dev_issuer.issue_token(email="o@e.com", tenant=tenant.slug, role="owner")
+    authenticate_token(token, client="bench")
+    es = elasticsearch_client()
+    with tenant_context(tenant):
+        alias = alias_name()
+        compiled = {text: compile_to_elasticsearch(queries.prepare(text)) for _, text in QUERIES}
+    headers = {"Host": "searchapi.localhost", "Authorization": f"Bearer {token}"}
+    print(
+        f"{args.rows:,} rows, 3 annotations each; a page of {PAGE_SIZE} rows, {args.runs} runs "
+        "per query; the API through the running server (one process), Elasticsearch straight"
+    )
+    print(f"{'query':<24}{'API p50':>9}{'API p95':>9}{'ES p50':>9}{'ES p95':>9}  ratio p95")
+    api_all, es_all = [], []
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        processes.asgi_server(Path(folder) / "server.log") as server,
+        httpx.Client(base_url=server.url, headers=headers, timeout=60) as client,
+    ):
+        for label, text in QUERIES:
+            body = {"query": text, "page_size": PAGE_SIZE}
+
+            def through_api(body=body) -> None:
+                response = client.post("/api/v1/search/", json=body)
+                assert response.status_code == 200, response.text
+                assert response.json()["backend"] == "elasticsearch"
+
+            def straight(text=text) -> None:
+                es.search(
+                    index=alias,
+                    query=compiled[text],
+                    size=PAGE_SIZE + 1,
+                    sort=[{"id": "asc"}],
+                    _source=False,
+                    track_total_hits=True,
+                )
+
+            api, direct = _timed(through_api, args.runs), _timed(straight, args.runs)
+            api_all += api
+            es_all += direct
+            print(
+                f"{label:<24}{percentile(api, 0.5):>9.1f}{percentile(api, 0.95):>9.1f}"
+                f"{percentile(direct, 0.5):>9.1f}{percentile(direct, 0.95):>9.1f}"
+                f"  {percentile(api, 0.95) / percentile(direct, 0.95):>6.1f}x"
+            )
+    api95, es95 = percentile(api_all, 0.95), percentile(es_all, 0.95)
+    print(
+        f"{'all queries':<24}{percentile(api_all, 0.5):>9.1f}{api95:>9.1f}"
+        f"{percentile(es_all, 0.5):>9.1f}{es95:>9.1f}  {api95 / es95:>6.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
