@@ -1,6 +1,7 @@
 """Search: index 1,000,000 rows (3 annotations each) and print docs/s; then run a fixed set
-of 10 queries on both backends and print p50/p95 per backend and their ratio; then freeze a
-1,000,000-row snapshot.
+of 10 queries on both backends and print p50/p95 per backend and their ratio; then count and
+facet (4 fields) with an empty query and with a filtering one, on both backends; then freeze
+a 1,000,000-row snapshot.
 
 Run: `make bench` (or `.venv/bin/python bench/search.py [--rows N]`).
 """
@@ -11,6 +12,7 @@ import argparse
 import gc
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -67,6 +69,11 @@ QUERIES = [
     ("dates and sizes", "metadata.taken >= 2024-06-01 AND width > 1800"),
     ("nested metadata", "metadata.lens.focal = 42 AND metadata.lens.model = 'L4'"),
 ]
+
+
+# A 4-field facet, with an empty query and with one that filters, timed beside a count.
+FACET_FIELDS = ["label.class", "tags", "metadata.camera", "metadata.weather"]
+FACET_QUERIES = [("empty", ""), ("filtered", "metadata.speed >= 50 AND metadata.speed < 60")]
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -167,6 +174,7 @@ def main() -> None:
             f"{percentile(pg_all, 0.5):>7.0f} {pg95:>7.0f}  {pg95 / es95:>6.1f}x"
         )
         print("(ms per search of 100 rows with exact total, hydrated from Postgres)")
+        print_facet_timings(es_runs=args.es_runs, pg_runs=args.pg_runs)
 
         slice = Slice.objects.create(dataset=dataset, name="everything", query="")
         started = time.perf_counter()
@@ -175,6 +183,72 @@ def main() -> None:
             f"\nsnapshot of {snapshot.row_count:,} rows in {time.perf_counter() - started:.1f} s, "
             f"{len(snapshot.row_ids) / 1024:.0f} KiB of ids"
         )
+
+
+def timed(call, runs: int, *, before=None) -> tuple[list[float], object]:
+    """Milliseconds of each of `runs` calls after one that warms caches, and the last answer;
+    `before` runs, untimed, ahead of each call."""
+    samples = []
+    for run in range(runs + 1):
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        answer = call()
+        if run:
+            samples.append((time.perf_counter() - t0) * 1000)
+    return samples, answer
+
+
+def print_facet_timings(*, es_runs: int, pg_runs: int) -> None:
+    """p50/p95 of a count and of a facet of FACET_FIELDS, per query and backend; both
+    backends must give the same counts."""
+    from apps.slices import facets, queries, searching
+    from apps.slices.searching import Backend
+    from search.client import elasticsearch_client
+    from search.indexes import alias_name
+
+    def forget_answers() -> None:
+        # Elasticsearch keeps the answers of searches without hits until the next refresh;
+        # timed from that cache, a repeated facet would cost nothing.
+        elasticsearch_client().indices.clear_cache(index=alias_name(), request=True)
+
+    fields = facets.facet_fields(FACET_FIELDS)
+    print(f"\nfacets of {', '.join(FACET_FIELDS)} (top 10 each), beside a count:")
+    print(f"{'query':<10}{'matches':>10}  {'backend':<14}{'count p50':>10}{'p95':>8}  "
+          f"{'facets p50':>11}{'p95':>8}")  # fmt: skip
+    for label, text in FACET_QUERIES:
+        node = queries.prepare(text)
+        answers = {}
+        for backend, runs in ((Backend.ELASTICSEARCH, es_runs), (Backend.POSTGRES, pg_runs)):
+            before = forget_answers if backend == Backend.ELASTICSEARCH else None
+            counts, _ = timed(
+                partial(searching.count, node=node, backend=backend), runs, before=before
+            )
+            faceted, found = timed(
+                partial(
+                    facets.facets,
+                    node=node,
+                    fields=fields,
+                    size=10,
+                    predicted_by=None,
+                    backend=backend,
+                ),
+                runs,
+                before=before,
+            )
+            assert found.backend == backend
+            answers[backend] = (found.total, found.facets, found.other)
+            print(
+                f"{label:<10}{found.total:>10,}  {backend.value:<14}"
+                f"{percentile(counts, 0.5):>10.1f}{percentile(counts, 0.95):>8.1f}  "
+                f"{percentile(faceted, 0.5):>11.1f}{percentile(faceted, 0.95):>8.1f}"
+            )
+        es_answer, pg_answer = answers.values()
+        assert es_answer == pg_answer, f"{label}: the backends' facets differ"
+    print(
+        "(ms per count, and per facet of 4 fields with the exact total; Elasticsearch's "
+        "request cache emptied before each)"
+    )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,21 @@ def count(query: dict) -> int:
     return elasticsearch_client().count(index=indexes.alias_name(), query=query)["count"]
 
 
+@dataclass(frozen=True)
+class Aggregated:
+    total: int
+    aggregations: dict
+
+
+def aggregate(query: dict, aggs: dict) -> Aggregated:
+    """The exact number of rows matching `query`, and `aggs` over them; no hits."""
+    body = {"query": query, "size": 0, "track_total_hits": True, "aggs": aggs}
+    response = elasticsearch_client().search(index=indexes.alias_name(), **body)
+    return Aggregated(
+        total=response["hits"]["total"]["value"], aggregations=response["aggregations"]
+    )
+
+
 def metadata_keys(*, limit: int = 1000) -> list[dict]:
     """The metadata keys in the index, most frequent first, each with the value types seen."""
     typed = {kind: {"filter": {"exists": {"field": f"metadata.{kind}"}}} for kind in _TYPES}

@@ -31,7 +31,7 @@ from search.query.tree import Node
 logger = logging.getLogger(__name__)
 # Elasticsearch's client raises TransportError for a failed connection and ApiError for an
 # answer with an error status; either way Postgres can answer.
-_ELASTICSEARCH_ERRORS = (TransportError, ElasticsearchApiError)
+ELASTICSEARCH_ERRORS = (TransportError, ElasticsearchApiError)
 
 
 class Backend(StrEnum):
@@ -57,7 +57,7 @@ def search(
     """One page of the rows `node` matches, ordered by id. Raises ApiError for a bad cursor,
     or (503) when Elasticsearch was asked for by name and cannot answer."""
     after = decode_cursor(cursor)
-    served, indexed = _backend_for(backend)
+    served, indexed = backend_for(backend)
     if not indexed:
         # Nothing indexed, nothing found; index_pending says whether rows are on their way.
         return SearchPage(served, 0, [], None, index_pending=outbox.has_entries())
@@ -67,8 +67,8 @@ def search(
             page = elastic.search_ids(
                 compile_to_elasticsearch(node), size=page_size + 1, after=after
             )
-        except _ELASTICSEARCH_ERRORS as exc:
-            served = _fall_back(backend, exc)
+        except ELASTICSEARCH_ERRORS as exc:
+            served = fall_back(backend, exc)
         else:
             found = _page(served, page.ids, page.total, page_size)
             return replace(found, index_pending=outbox.has_entries())
@@ -79,14 +79,14 @@ def search(
 
 
 def count(*, node: Node | None, backend: Backend) -> tuple[Backend, int]:
-    served, indexed = _backend_for(backend)
+    served, indexed = backend_for(backend)
     if not indexed:
         return served, 0
     if served == Backend.ELASTICSEARCH:
         try:
             return served, elastic.count(compile_to_elasticsearch(node))
-        except _ELASTICSEARCH_ERRORS as exc:
-            served = _fall_back(backend, exc)
+        except ELASTICSEARCH_ERRORS as exc:
+            served = fall_back(backend, exc)
     return served, _matching(node).count()
 
 
@@ -100,7 +100,7 @@ def _matching(node: Node | None) -> QuerySet[DataRow]:
     return DataRow.objects.filter(compile_to_postgres(node))
 
 
-def _backend_for(asked: Backend) -> tuple[Backend, bool]:
+def backend_for(asked: Backend) -> tuple[Backend, bool]:
     """The backend that answers, and whether it holds an index to ask. Elasticsearch asked
     for by name answers for a tenant none of whose rows it has indexed yet (it has no index
     until its first drain): it finds nothing."""
@@ -116,7 +116,7 @@ def _backend_for(asked: Backend) -> tuple[Backend, bool]:
     return Backend.POSTGRES, True
 
 
-def _fall_back(asked: Backend, exc: Exception) -> Backend:
+def fall_back(asked: Backend, exc: Exception) -> Backend:
     """Postgres answers when Elasticsearch fails, unless Elasticsearch was asked for."""
     if asked != Backend.ELASTICSEARCH:
         logger.warning("search fell back to postgres", extra={"reason": str(exc)[:300]})

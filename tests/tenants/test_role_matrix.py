@@ -54,6 +54,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/imports/{job}/events/", "datasets", "read"),
     ("POST", "/api/v1/search/", "search", "read"),
     ("POST", "/api/v1/search/count/", "search", "read"),
+    ("POST", "/api/v1/search/facets/", "search", "read"),
     ("GET", "/api/v1/search/fields/", "search", "read"),
     ("GET", "/api/v1/slices/", "slices", "read"),
     ("POST", "/api/v1/slices/", "slices", "write"),

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.datasets.api.serializers import DataRowSerializer, no_nul
+from apps.slices.facets import FACETABLE, MAX_FIELDS, MAX_SIZE
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.searching import Backend
 from loupe.api.inputs import JsonInput, QueryInput
@@ -55,6 +57,68 @@ class RowsPageSerializer(serializers.Serializer):
 class CountSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=BACKENDS)
     count = serializers.IntegerField()
+
+
+class PredictedBySerializer(JsonInput):
+    """The model (and version) whose predicted objects `prediction.class` counts."""
+
+    model = serializers.CharField(max_length=200, validators=[no_nul], help_text="its name")
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text="leave it out for every one"
+    )
+
+
+class FacetRequestSerializer(JsonInput):
+    """Which fields' values to count, among the rows a query matches (docs/facets.md)."""
+
+    query = _QueryField(default="", help_text="in the query language; blank: every row")
+    datasets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="only rows of these datasets; leave it out for every dataset",
+    )
+    fields = serializers.ListField(
+        child=serializers.CharField(max_length=1000),
+        allow_empty=False,
+        max_length=MAX_FIELDS,
+        help_text=f"the fields whose values to count: {', '.join(FACETABLE)}",
+    )
+    size = serializers.IntegerField(
+        min_value=1, max_value=MAX_SIZE, default=10, help_text="the most values per field"
+    )
+    predicted_by = PredictedBySerializer(
+        required=False, help_text="count prediction.class over this model's predictions only"
+    )
+    backend = serializers.ChoiceField(choices=BACKENDS, default=Backend.AUTO.value)
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
+class _FacetValueField(serializers.JSONField):
+    """A string, a number or a boolean, as the schema says (a JSONField says any JSON)."""
+
+
+class FacetBucketSerializer(serializers.Serializer):
+    value = _FacetValueField()
+    count = serializers.IntegerField(help_text="matching rows holding the value")
+
+
+class FacetsSerializer(serializers.Serializer):
+    backend = serializers.ChoiceField(choices=BACKENDS)
+    total = serializers.IntegerField(help_text="the rows the query matches, exactly")
+    facets = serializers.DictField(
+        child=FacetBucketSerializer(many=True),
+        help_text="by field: its most frequent values, most rows first, then by value",
+    )
+    other = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="by field: the labels, predicted objects, tagged rows or metadata values "
+        "beyond the values listed",
+    )
+    index_pending = serializers.BooleanField(
+        help_text="Elasticsearch answered while changes were still on their way to its index"
+    )
 
 
 class PageRequestSerializer(QueryInput):

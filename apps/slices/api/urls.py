@@ -5,6 +5,7 @@ from apps.slices.api import views
 urlpatterns = [
     path("search/", views.SearchView.as_view(), name="search"),
     path("search/count/", views.SearchCountView.as_view(), name="search-count"),
+    path("search/facets/", views.SearchFacetsView.as_view(), name="search-facets"),
     path("search/fields/", views.SearchFieldsView.as_view(), name="search-fields"),
     path("slices/", views.SliceListView.as_view(), name="slice-list"),
     path("slices/<int:slice_id>/", views.SliceDetailView.as_view(), name="slice-detail"),

@@ -5,10 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.datasets.models import Dataset
-from apps.slices import fields, queries, searching, selectors, services
+from apps.slices import facets, fields, queries, searching, selectors, services
 from apps.slices.api.serializers import (
     CountRequestSerializer,
     CountSerializer,
+    FacetRequestSerializer,
+    FacetsSerializer,
     PageRequestSerializer,
     RowsPageSerializer,
     SearchFieldsSerializer,
@@ -23,6 +25,7 @@ from apps.slices.searching import Backend
 from loupe.api.inputs import valid
 from loupe.api.pages import ByNewest, page
 from loupe.db.pinning import unpin_read_only_request
+from search.aggregations import PredictedBy
 
 _PAGE_PARAMETERS = [
     OpenApiParameter("page_size", int, required=False),
@@ -74,6 +77,29 @@ class SearchCountView(APIView):
         node = queries.prepare(data["query"], datasets=data.get("datasets"))
         backend, count = searching.count(node=node, backend=Backend(data["backend"]))
         return Response({"backend": backend, "count": count})
+
+
+class SearchFacetsView(APIView):
+    """Counts of each field's values among the rows a query matches (docs/facets.md)."""
+
+    resource = "search"
+    actions_by_method = {"POST": "read"}
+
+    @extend_schema(request=FacetRequestSerializer, responses=FacetsSerializer)
+    def post(self, request):
+        unpin_read_only_request()
+        data = valid(FacetRequestSerializer, request.data)
+        fields = facets.facet_fields(data["fields"])
+        node = queries.prepare(data["query"], datasets=data.get("datasets"))
+        scope = data.get("predicted_by")
+        counts = facets.facets(
+            node=node,
+            fields=fields,
+            size=data["size"],
+            predicted_by=PredictedBy(**scope) if scope else None,
+            backend=Backend(data["backend"]),
+        )
+        return Response(FacetsSerializer(counts).data)
 
 
 class SearchFieldsView(APIView):
