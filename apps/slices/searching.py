@@ -78,16 +78,25 @@ def search(
     return _page(served, ids, matching.count(), page_size)
 
 
-def count(*, node: Node | None, backend: Backend) -> tuple[Backend, int]:
+@dataclass(frozen=True)
+class RowCount:
+    backend: Backend
+    count: int
+    index_pending: bool = False  # as for a page: Elasticsearch may miss the newest changes
+
+
+def count(*, node: Node | None, backend: Backend) -> RowCount:
     served, indexed = backend_for(backend)
     if not indexed:
-        return served, 0
+        return RowCount(served, 0, outbox.has_entries())
     if served == Backend.ELASTICSEARCH:
         try:
-            return served, elastic.count(compile_to_elasticsearch(node))
+            found = elastic.count(compile_to_elasticsearch(node))
         except ELASTICSEARCH_ERRORS as exc:
             served = fall_back(backend, exc)
-    return served, _matching(node).count()
+        else:
+            return RowCount(served, found, outbox.has_entries())
+    return RowCount(served, _matching(node).count())
 
 
 def all_ids(*, node: Node | None) -> list[int]:

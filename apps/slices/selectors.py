@@ -38,7 +38,7 @@ def slice_rows(
     return searching.search(node=node, page_size=page_size, cursor=cursor, backend=backend)
 
 
-def slice_count(*, slice: Slice, backend: Backend = Backend.AUTO) -> tuple[Backend, int]:
+def slice_count(*, slice: Slice, backend: Backend = Backend.AUTO) -> searching.RowCount:
     node = queries.prepare(slice.query, datasets=[slice.dataset_id])
     return searching.count(node=node, backend=backend)
 

@@ -57,6 +57,9 @@ class RowsPageSerializer(serializers.Serializer):
 class CountSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=BACKENDS)
     count = serializers.IntegerField()
+    index_pending = serializers.BooleanField(
+        help_text="Elasticsearch answered while changes were still on their way to its index"
+    )
 
 
 class PredictedBySerializer(JsonInput):

@@ -75,8 +75,8 @@ class SearchCountView(APIView):
         unpin_read_only_request()
         data = valid(CountRequestSerializer, request.data)
         node = queries.prepare(data["query"], datasets=data.get("datasets"))
-        backend, count = searching.count(node=node, backend=Backend(data["backend"]))
-        return Response({"backend": backend, "count": count})
+        counted = searching.count(node=node, backend=Backend(data["backend"]))
+        return Response(CountSerializer(counted).data)
 
 
 class SearchFacetsView(APIView):
@@ -173,8 +173,8 @@ class SliceCountView(APIView):
 
     @extend_schema(responses=CountSerializer)
     def get(self, request, slice_id: int):
-        backend, count = selectors.slice_count(slice=selectors.get_slice(slice_id=slice_id))
-        return Response({"backend": backend, "count": count})
+        counted = selectors.slice_count(slice=selectors.get_slice(slice_id=slice_id))
+        return Response(CountSerializer(counted).data)
 
 
 class SnapshotListView(APIView):
