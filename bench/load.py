@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.search import ANNOTATIONS_SQL, ROWS_SQL, percentile
+from bench.search import indexed_tenant, percentile
 from bench.setup import bench_django
 
 ROWS_PER_TENANT = 20_000
@@ -27,30 +27,13 @@ ROWS_PER_TENANT = 20_000
 def _tenant_with_rows(slug: str) -> tuple[str, str, int]:
     """A tenant holding ROWS_PER_TENANT indexed rows: its host, an owner's token, the
     dataset's id."""
-    from django.db import connection
-    from django_tenants.utils import tenant_context
-
-    from apps.datasets.models import Dataset
-    from apps.projects.models import Project
-    from search.reindex import reindex
     from tenants.identity import dev_issuer
     from tenants.identity.authenticate import authenticate_token
-    from tenants.services import create_tenant
 
-    host = f"{slug}.localhost"
-    tenant = create_tenant(slug=slug, name=slug, domain=host, owner_email=f"o@{slug}.com")
-    with tenant_context(tenant):
-        dataset = Dataset.objects.create(project=Project.objects.create(name="load"), name="d")
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")  # reindexed below
-            cursor.execute(ROWS_SQL, {"dataset": dataset.pk, "rows": ROWS_PER_TENANT})
-            cursor.execute(ANNOTATIONS_SQL, None)
-            cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("ANALYZE datasets_datarow; ANALYZE datasets_annotation")
-        reindex()
+    _, dataset = indexed_tenant(slug, ROWS_PER_TENANT)
     token = dev_issuer.issue_token(email=f"o@{slug}.com", tenant=slug, role="owner")
     authenticate_token(token, client="bench")  # first sight links the subject
-    return host, token, dataset.pk
+    return f"{slug}.localhost", token, dataset.pk
 
 
 def _requests(dataset: int) -> list[tuple[str, str, dict | None]]:

@@ -81,6 +81,32 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def indexed_tenant(slug: str, rows: int):
+    """A tenant served at `<slug>.localhost` (owner o@<slug>.com) holding `rows` generated
+    rows with 3 annotations each, all indexed; its dataset."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from apps.datasets.models import Dataset
+    from apps.projects.models import Project
+    from search.reindex import reindex
+    from tenants.services import create_tenant
+
+    tenant = create_tenant(
+        slug=slug, name=slug, domain=f"{slug}.localhost", owner_email=f"o@{slug}.com"
+    )
+    with tenant_context(tenant):
+        dataset = Dataset.objects.create(project=Project.objects.create(name="b"), name="d")
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")  # reindexed below
+            cursor.execute(ROWS_SQL, {"dataset": dataset.pk, "rows": rows})
+            cursor.execute(ANNOTATIONS_SQL, None)
+            cursor.execute("SET session_replication_role = DEFAULT")
+            cursor.execute("ANALYZE datasets_datarow; ANALYZE datasets_annotation")
+        reindex()
+    return tenant, dataset
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)

@@ -17,34 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.search import ANNOTATIONS_SQL, QUERIES, ROWS_SQL, percentile
+from bench.search import QUERIES, indexed_tenant, percentile
 from bench.setup import bench_django
 
 PAGE_SIZE = 50
-
-
-def _indexed_tenant(rows: int):
-    from django.db import connection
-    from django_tenants.utils import tenant_context
-
-    from apps.datasets.models import Dataset
-    from apps.projects.models import Project
-    from search.reindex import reindex
-    from tenants.services import create_tenant
-
-    tenant = create_tenant(
-        slug="searchapi", name="Search API", domain="searchapi.localhost", owner_email="o@e.com"
-    )
-    with tenant_context(tenant):
-        dataset = Dataset.objects.create(project=Project.objects.create(name="b"), name="d")
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")  # reindexed below
-            cursor.execute(ROWS_SQL, {"dataset": dataset.pk, "rows": rows})
-            cursor.execute(ANNOTATIONS_SQL, None)
-            cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("ANALYZE datasets_datarow; ANALYZE datasets_annotation")
-        reindex()
-    return tenant
 
 
 def _timed(action, runs: int) -> list[float]:
@@ -74,8 +50,8 @@ def main() -> None:
     from tenants.identity.authenticate import authenticate_token
     from tests.support import processes
 
-    tenant = _indexed_tenant(args.rows)
-    token = dev_issuer.issue_token(email="o@e.com", tenant=tenant.slug, role="owner")
+    tenant, _ = indexed_tenant("searchapi", args.rows)
+    token = dev_issuer.issue_token(email="o@searchapi.com", tenant=tenant.slug, role="owner")
     authenticate_token(token, client="bench")
     es = elasticsearch_client()
     with tenant_context(tenant):

@@ -13,6 +13,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+# DRF's and the OpenAPI document's settings, read by Django from here.
+from loupe.api_config import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
 from loupe.env import env_bool, env_float, env_int, env_list, env_str
 from loupe.mail_config import mail_settings
 from loupe.storage.config import S3Connection, import_prefixes, storages_setting
@@ -279,38 +281,6 @@ TEMPLATES = [
         },
     }
 ]
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.identity.drf.IdentityAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.TenantRolePermission"],
-    # Bodies are JSON; the uploads (imports, prediction files) name their multipart parsers.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "loupe.api.schema.LoupeAutoSchema",
-    "EXCEPTION_HANDLER": "loupe.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
-    "PAGE_SIZE": 100,
-    # `?format=` names export and import formats here, not DRF renderers.
-    "URL_FORMAT_OVERRIDE": None,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Loupe API",
-    "DESCRIPTION": "Multi-tenant MLOps for computer-vision data teams.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "loupe.api.schema.describe_websockets",
-    ],
-    # Choice sets that share a field name across components, named for what they are.
-    "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": "apps.jobs.models.JobStatus",
-        "ImportStatusEnum": "apps.datasets.models.ImportStatus",
-        "AnnotationSourceEnum": ["human", "model"],
-        "PredictionSourceEnum": "apps.predictions.models.PredictionSource",
-    },
-}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

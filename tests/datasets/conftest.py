@@ -3,12 +3,14 @@ way to run an import through the API and wait for the worker to finish it."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from tenants.roles import Role
 from tests.support.database import wait_for_replica_catch_up
@@ -100,3 +102,19 @@ def export_through_server(server, client, dataset_id: int, fmt: str) -> bytes:
     with httpx.stream("GET", url, headers=headers, timeout=60) as response:
         assert response.status_code == 200, response.read()
         return b"".join(response.iter_bytes())
+
+
+def import_here(tenant, dataset_id: int, path) -> None:
+    """Runs an import in this process, as `manage.py import_dataset` does (with this
+    process's IMPORT_BATCH_SIZE)."""
+    call_command(
+        "import_dataset", "--tenant", tenant.slug, "--dataset", str(dataset_id), str(path),
+        stdout=io.StringIO(), stderr=io.StringIO(),
+    )  # fmt: skip
+
+
+def only_import(client, dataset_id: int) -> dict:
+    """The dataset's one import, once the replica has it."""
+    wait_for_replica_catch_up()
+    (job,) = client.get(f"/api/v1/datasets/{dataset_id}/imports/").json()["results"]
+    return job

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connections
 from django.test import override_settings
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
@@ -25,7 +25,15 @@ from PIL import Image
 
 from tenants.models import TenantQuota
 from tenants.roles import Role
-from tests.datasets.conftest import all_rows, jsonl, row, upload, wait_for_job
+from tests.datasets.conftest import (
+    all_rows,
+    import_here,
+    jsonl,
+    only_import,
+    row,
+    upload,
+    wait_for_job,
+)
 from tests.predictions.prediction_files import CATEGORIES
 from tests.support.admin_forms import operators_admin
 from tests.support.database import wait_for_replica_catch_up
@@ -180,21 +188,6 @@ def _zip(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _import_here(tenant, dataset_id: int, path) -> None:
-    """Run an import in this process, as `manage.py import_dataset` does (with this
-    process's IMPORT_BATCH_SIZE)."""
-    call_command(
-        "import_dataset", "--tenant", tenant.slug, "--dataset", str(dataset_id), str(path),
-        stdout=io.StringIO(), stderr=io.StringIO(),
-    )  # fmt: skip
-
-
-def _only_import(client, dataset_id: int) -> dict:
-    wait_for_replica_catch_up()
-    (job,) = client.get(f"/api/v1/datasets/{dataset_id}/imports/").json()["results"]
-    return job
-
-
 def test_usage_shows_the_bytes_and_rows_stored_against_their_limits(
     tenant, editor, admin, dataset, run_import
 ):
@@ -222,9 +215,9 @@ def test_a_zip_import_whose_images_reach_the_storage_quota_stops_there_keeping_e
     path = tmp_path / "images.zip"
     path.write_bytes(_zip(images))
     with pytest.raises(CommandError, match=r"^storage_quota_exceeded: the tenant's storage"):
-        _import_here(tenant, dataset["id"], path)
+        import_here(tenant, dataset["id"], path)
 
-    job = _only_import(editor, dataset["id"])
+    job = only_import(editor, dataset["id"])
     assert (job["status"], job["created"]) == ("partially_failed", 2)
     kept = sorted(r["external_id"] for r in all_rows(editor, dataset["id"]))
     assert kept == ["img-0", "img-1"]
@@ -253,9 +246,9 @@ def test_an_import_reaching_the_row_quota_stops_there_keeping_each_batch_before(
     path = tmp_path / "rows.jsonl"
     path.write_bytes(jsonl([row(i) for i in range(40)]))
     with pytest.raises(CommandError, match=r"^row_quota_exceeded: the tenant's row quota"):
-        _import_here(tenant, dataset["id"], path)
+        import_here(tenant, dataset["id"], path)
 
-    job = _only_import(editor, dataset["id"])
+    job = only_import(editor, dataset["id"])
     assert (job["status"], job["created"]) == ("partially_failed", 20)
     assert "stopped after 20 records" in job["detail"]
     assert len(all_rows(editor, dataset["id"])) == 20
@@ -269,9 +262,9 @@ def test_an_import_reaching_the_row_quota_with_nothing_written_fails(
     path = tmp_path / "rows.jsonl"
     path.write_bytes(jsonl([row(i) for i in range(40)]))
     with pytest.raises(CommandError, match=r"^row_quota_exceeded:"):
-        _import_here(tenant, dataset["id"], path)
+        import_here(tenant, dataset["id"], path)
 
-    assert (_only_import(editor, dataset["id"])["status"], all_rows(editor, dataset["id"])) == (
+    assert (only_import(editor, dataset["id"])["status"], all_rows(editor, dataset["id"])) == (
         "failed",
         [],
     )

@@ -1,33 +1,14 @@
 """An external_id a file names again is an error on the later record, whichever batches the
 two fall in, and after a resumed import too."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from apps.datasets.import_runs import run_import
 from apps.datasets.imports import create_local_import
 from apps.datasets.models import Dataset, ImportStatus
-from tests.datasets.conftest import all_rows, jsonl, row
-from tests.support.database import wait_for_replica_catch_up
-
-
-def _import_here(tenant, dataset_id: int, path) -> None:
-    """Runs the import in this process, as `manage.py import_dataset` does (with this
-    process's IMPORT_BATCH_SIZE)."""
-    call_command(
-        "import_dataset", "--tenant", tenant.slug, "--dataset", str(dataset_id), str(path),
-        stdout=io.StringIO(), stderr=io.StringIO(),
-    )  # fmt: skip
-
-
-def _only_job(client, dataset_id: int) -> dict:
-    wait_for_replica_catch_up()
-    (job,) = client.get(f"/api/v1/datasets/{dataset_id}/imports/").json()["results"]
-    return job
+from tests.datasets.conftest import all_rows, import_here, jsonl, only_import, row
 
 
 @pytest.mark.parametrize("batch_size", [5000, 2], ids=["one batch", "batches of two"])
@@ -38,9 +19,9 @@ def test_a_repeated_external_id_is_an_error_naming_the_first_line_whatever_the_b
     path.write_bytes(jsonl([row(0), row(1), row(2), row(0, media_uri="s3://bucket/again.jpg")]))
 
     with override_settings(IMPORT_BATCH_SIZE=batch_size):
-        _import_here(tenant, dataset["id"], path)
+        import_here(tenant, dataset["id"], path)
 
-    job = _only_job(editor, dataset["id"])
+    job = only_import(editor, dataset["id"])
     assert (job["status"], job["created"], job["updated"], job["failed"]) == (
         "partially_failed",
         3,

@@ -31,6 +31,11 @@ EXAMPLE_FILES = ("results.coco.json", "predictions.jsonl")
 @pytest.fixture
 def street(editor, celery_worker) -> dict:
     """A dataset of three images, imported from its COCO file (so each row keeps its id)."""
+    return street_dataset(editor, FILES / "street.coco.json")
+
+
+def street_dataset(editor, coco: Path) -> dict:
+    """A project and a dataset named street, holding the rows of the COCO file `coco`."""
     project = editor.post(
         "/api/v1/projects/", {"name": "street"}, content_type="application/json"
     ).json()
@@ -39,8 +44,7 @@ def street(editor, celery_worker) -> dict:
         {"project": project["id"], "name": "street"},
         content_type="application/json",
     ).json()
-    content = (FILES / "street.coco.json").read_bytes()
-    job = upload(editor, dataset["id"], content, "street.coco.json", "coco").json()
+    job = upload(editor, dataset["id"], coco.read_bytes(), coco.name, "coco").json()
     wait_for_replica_catch_up()
     assert wait_for_dataset_import(editor, job["id"])["status"] == "succeeded"
     return dataset

@@ -11,37 +11,23 @@ import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.datasets.conftest import upload
-from tests.datasets.conftest import wait_for_job as wait_for_dataset_import
-from tests.predictions.prediction_files import counters, imported, stored
+from tests.predictions.prediction_files import (
+    CATEGORIES,
+    EXAMPLE,
+    counters,
+    imported,
+    stored,
+    street_dataset,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "formats"
-CATEGORIES = [{"id": 1, "name": "car"}, {"id": 2, "name": "person"}]
-# What both example files hold: (external_id, rank, class, score, box), best first per row.
-PREDICTIONS = [
-    ("street/0001.jpg", 0, "car", 0.92, {"x": 12.5, "y": 40, "w": 100, "h": 60}),
-    ("street/0001.jpg", 1, "person", 0.47, {"x": 410, "y": 200, "w": 35, "h": 90}),
-    ("street/0002.jpg", 0, "person", 0.81, {"x": 300, "y": 120, "w": 40, "h": 110}),
-    ("street/0003.jpg", 0, "car", 0.66, {"x": 5, "y": 5, "w": 50, "h": 30}),
-]
 FILES = [("predictions.jsonl", "jsonl", 3), ("results.coco.json", "coco", 4)]
 
 
 @pytest.fixture
 def street(editor, celery_worker) -> dict:
     """The dataset of docs/examples/formats/coco.json: images 1 to 3, street/000N.jpg."""
-    project = editor.post(
-        "/api/v1/projects/", {"name": "street"}, content_type="application/json"
-    ).json()
-    dataset = editor.post(
-        "/api/v1/datasets/",
-        {"project": project["id"], "name": "street"},
-        content_type="application/json",
-    ).json()
-    content = (EXAMPLES / "coco.json").read_bytes()
-    job = upload(editor, dataset["id"], content, "coco.json", "coco").json()
-    assert wait_for_dataset_import(editor, job["id"])["status"] == "succeeded"
-    return dataset
+    return street_dataset(editor, EXAMPLES / "coco.json")
 
 
 def _form(dataset_id: int, name: str, fmt: str) -> dict:
@@ -74,7 +60,7 @@ def test_each_example_prediction_file_imports_its_predictions_on_the_rows_it_nam
     job = imported(editor, _form(street["id"], name, fmt))
 
     assert counters(job) == ("succeeded", records, 3, 4, 0)
-    assert stored(tenant, job["model_version"]) == PREDICTIONS
+    assert stored(tenant, job["model_version"]) == EXAMPLE
     version = editor.get(f"/api/v1/model-versions/{job['model_version']}/").json()
     assert (version["spec"], version["classes"]) == ("external", ["car", "person"])
 
