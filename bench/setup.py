@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PRIMARY = "postgres://loupe@127.0.0.1:55432/loupe"
 DEFAULT_REPLICA = "postgres://loupe@127.0.0.1:55433/loupe"
+_held_lock = []
 
 
 def _bench_url(url: str) -> str:
@@ -41,6 +44,7 @@ def bench_django(*, recreate: bool = True) -> None:
     django.setup()
     if not recreate:
         return
+    _wait_for_other_benches()
     from django.conf import settings
 
     from tests.support import database
@@ -56,3 +60,15 @@ def bench_django(*, recreate: bool = True) -> None:
     client = elasticsearch_client()
     for index in client.indices.get(index="loupe-bench-*", expand_wildcards="all"):
         client.indices.delete(index=index)
+
+
+def _wait_for_other_benches() -> None:
+    """One bench at a time recreates the bench database: a second would drop it under the
+    first. The lock is held as long as the process."""
+    handle = open(os.path.join(tempfile.gettempdir(), "loupe-bench.lock"), "w")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("[bench] waiting for another bench run to finish", file=sys.stderr, flush=True)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    _held_lock.append(handle)

@@ -18,8 +18,9 @@ def get_dataset(*, dataset_id: int) -> Dataset:
     return get_object_or_404(Dataset, pk=dataset_id)
 
 
-def rows_of(*, dataset: Dataset) -> QuerySet[DataRow]:
-    return DataRow.objects.filter(dataset=dataset).prefetch_related("annotations")
+def row_ids_of(*, dataset: Dataset) -> QuerySet[DataRow]:
+    """The dataset's rows, their ids alone: a page of them is rendered by Postgres."""
+    return DataRow.objects.filter(dataset=dataset).only("id")
 
 
 def get_row(*, row_id: int) -> DataRow:

@@ -7,6 +7,9 @@ import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
+# Database connections per process and database, pooled (see settings._database): enough for
+# every request a process serves at once to hold one.
+os.environ.setdefault("DB_POOL_SIZE", "20")
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application

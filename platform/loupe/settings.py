@@ -78,13 +78,25 @@ AUTH_USER_MODEL = "tenants.User"
 
 
 def _database(url: str) -> dict:
+    pool_size = env_int("DB_POOL_SIZE", 0, minimum=0)
     config = dj_database_url.parse(
         url,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=0 if pool_size else env_int("DB_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
     config["ENGINE"] = "django_tenants.postgresql_backend"
-    config["OPTIONS"] = {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2)}
+    connect_timeout = env_int("DB_CONNECT_TIMEOUT", 2)
+    config["OPTIONS"] = {"connect_timeout": connect_timeout}
+    if pool_size:
+        # The web server runs each request's sync code on a thread of its own, so a
+        # persistent connection would never serve the next request: its processes take
+        # connections from a pool instead (loupe.asgi sets the size), waiting no longer for a
+        # free one than for a new one.
+        config["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            "timeout": connect_timeout,
+        }
     return config
 
 
@@ -115,6 +127,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+        "OPTIONS": {"pool_class": "loupe.redis_client.SharedConnectionPool"},
     }
 }
 # Sessions are read from Redis first: a session written a moment ago is found at once,

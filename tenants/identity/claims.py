@@ -21,22 +21,49 @@ def identity_from_claims(claims: dict) -> Identity:
         raise NotAdmitted(
             AuthErrorCode.UNKNOWN_TENANT, f"The token has no {settings.OIDC_TENANT_CLAIM!r} claim."
         )
-    tenant = Tenant.objects.using("default").filter(slug=slug).first()
-    if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
-        raise NotAdmitted(AuthErrorCode.UNKNOWN_TENANT, f"No tenant {slug!r} exists.")
-    user = user_for_claims(claims)
-    if not user.is_active:
-        raise NotAdmitted(AuthErrorCode.USER_INACTIVE, "Your account is deactivated.")
-    membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
+    membership = _known_membership(slug, str(claims["sub"]))
     if membership is None:
-        membership = _membership_from_claims(user, tenant, claims)
+        membership = _first_membership(slug, claims)
+    else:
+        _refuse_inactive(membership.user)
     return Identity(
-        user=user,
-        tenant=tenant,
+        user=membership.user,
+        tenant=membership.tenant,
         role=Role(membership.role),
         via=Via.JWT,
         expires_at=float(claims["exp"]),
     )
+
+
+def _known_membership(slug: str, subject: str) -> Membership | None:
+    """A member's every request: the tenant, the user and the membership in one query."""
+    return (
+        Membership.objects.using("default")
+        .select_related("user", "tenant")
+        .filter(tenant__slug=slug, user__subject=subject)
+        .exclude(tenant__schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .first()
+    )
+
+
+def _first_membership(slug: str, claims: dict) -> Membership:
+    """The membership of a user seen first, or first in this tenant: made from the claims
+    where they may grant one."""
+    tenant = Tenant.objects.using("default").filter(slug=slug).first()
+    if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise NotAdmitted(AuthErrorCode.UNKNOWN_TENANT, f"No tenant {slug!r} exists.")
+    user = user_for_claims(claims)
+    _refuse_inactive(user)
+    membership = Membership.objects.using("default").filter(user=user, tenant=tenant).first()
+    if membership is None:
+        membership = _membership_from_claims(user, tenant, claims)
+    membership.user, membership.tenant = user, tenant
+    return membership
+
+
+def _refuse_inactive(user: User) -> None:
+    if not user.is_active:
+        raise NotAdmitted(AuthErrorCode.USER_INACTIVE, "Your account is deactivated.")
 
 
 def user_for_claims(claims: dict) -> User:

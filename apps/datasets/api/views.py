@@ -21,9 +21,10 @@ from apps.datasets.api.serializers import (
     ImportRequestSerializer,
 )
 from apps.datasets.errors import DatasetErrorCode
+from apps.datasets.rendered_rows import rendered_rows
 from apps.jobs.event_pages import EVENT_PAGE_PARAMETERS, EventPageSerializer, event_page
 from loupe.api.errors import ApiError
-from loupe.api.pages import ByNewest, CursorPages, page
+from loupe.api.pages import ByNewest, CursorPages, page, rendered_page
 from loupe.storage_quota import check_upload_fits
 
 
@@ -83,8 +84,8 @@ class DataRowListView(APIView):
 
     @extend_schema(responses=DataRowSerializer(many=True))
     def get(self, request, dataset_id: int):
-        rows = selectors.rows_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
-        return page(request, self, rows, DataRowSerializer)
+        rows = selectors.row_ids_of(dataset=selectors.get_dataset(dataset_id=dataset_id))
+        return rendered_page(request, self, rows, rendered_rows)
 
 
 class DataRowDetailView(APIView):

@@ -55,3 +55,12 @@ def page(request, view, queryset, serializer):
     paginator = view.pagination_class()
     rows = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(rows, many=True).data)
+
+
+def rendered_page(request, view, queryset, render):
+    """As page(), for objects rendered in bulk: `render` takes the page's ids, in order, and
+    returns their representations (rows Postgres renders, say). The queryset need hold no
+    more than the ids and the ordering's fields."""
+    paginator = view.pagination_class()
+    objects = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(render([item.pk for item in objects]))
