@@ -6,15 +6,18 @@
 #   Redis                           redis://127.0.0.1:56379/0
 #   Elasticsearch 8.19.7            http://127.0.0.1:59200
 #   S3 (s3proxy 2.6.0)              http://127.0.0.1:59000  (bucket loupe)
+#   PgBouncer, transaction pooling  postgres://loupe@127.0.0.1:56432/<any database>  (primary)
+#                                   postgres://loupe@127.0.0.1:56433/<any database>  (replica)
 #
 # Usage: scripts/services.sh {up|status|down|env|browser|primary-stop|primary-start|primary-restart|
 #                             replica-stop|replica-start|redis-stop|redis-start|
-#                             elasticsearch-stop|elasticsearch-start|s3-stop|s3-start|help}
+#                             elasticsearch-stop|elasticsearch-start|s3-stop|s3-start|
+#                             pgbouncer-stop|pgbouncer-start|help}
 #
-#   up             install what is missing, start what is stopped, wait until all five are ready
+#   up             install what is missing, start what is stopped, wait until all are ready
 #                  (idempotent; a no-op when everything already runs)
 #   status         one line per service; exit status 1 if anything is down
-#   down           stop all five
+#   down           stop them all
 #   env            print `export` lines for DATABASE_URL, DATABASE_REPLICA_URL, REDIS_URL,
 #                  ELASTICSEARCH_URL, S3_ENDPOINT_URL and the S3 server's AWS_ACCESS_KEY_ID and
 #                  AWS_SECRET_ACCESS_KEY (use: eval "$(scripts/services.sh env)"); not
@@ -31,6 +34,8 @@
 #   elasticsearch-start  start it again
 #   s3-stop        stop only the S3 server (to exercise object storage through an outage)
 #   s3-start       start it again (its objects are kept, as files under .local/s3/data)
+#   pgbouncer-stop   stop only the two PgBouncers (clients through them lose their connections)
+#   pgbouncer-start  start them again
 #
 # Each *-stop returns once the process has exited and its ports are closed; each start first
 # waits (up to PORT_FREE_TIMEOUT seconds) for a port still held to be let go, so that a stop
@@ -65,6 +70,8 @@ REDIS_PORT=56379
 ES_HTTP_PORT=59200
 ES_TRANSPORT_PORT=59300
 S3_PORT=59000
+PGB_PRIMARY_PORT=56432
+PGB_REPLICA_PORT=56433
 
 PG_ROLE=loupe
 PG_DB=loupe
@@ -97,6 +104,8 @@ ES_START_TIMEOUT=240
 ES_STOP_TIMEOUT=60
 S3_START_TIMEOUT=60
 S3_STOP_TIMEOUT=30
+PGB_START_TIMEOUT=20
+PGB_STOP_TIMEOUT=20
 PORT_FREE_TIMEOUT=30 # a start waits this long for a port an exiting server still holds
 LOCK_TIMEOUT=900
 
@@ -127,6 +136,8 @@ S3_JAR="$S3_DIR/s3proxy-$S3PROXY_VERSION.jar"
 S3_CONF="$S3_DIR/s3proxy.conf"
 S3_PIDFILE="$RUN_DIR/s3proxy.pid"
 S3_LOG="$LOG_DIR/s3proxy.log"
+PGB_DIR="$LOCAL_DIR/pgbouncer"
+PGB_BIN=/usr/sbin/pgbouncer
 
 LOCAL_DATABASE_URL="postgres://$PG_ROLE@$HOST:$PG_PRIMARY_PORT/$PG_DB"
 LOCAL_DATABASE_REPLICA_URL="postgres://$PG_ROLE@$HOST:$PG_REPLICA_PORT/$PG_DB"
@@ -236,7 +247,8 @@ port_holder() {
 }
 
 # The services' ports lie inside Linux's usual range of ephemeral ports (32768-60999).
-SERVICE_PORTS=("$PG_PRIMARY_PORT" "$PG_REPLICA_PORT" "$REDIS_PORT" "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT" "$S3_PORT")
+SERVICE_PORTS=("$PG_PRIMARY_PORT" "$PG_REPLICA_PORT" "$REDIS_PORT" "$ES_HTTP_PORT" "$ES_TRANSPORT_PORT" "$S3_PORT"
+  "$PGB_PRIMARY_PORT" "$PGB_REPLICA_PORT")
 RESERVED_PORTS=/proc/sys/net/ipv4/ip_local_reserved_ports
 
 # port_reserved PORT LIST: PORT is in LIST, as ip_local_reserved_ports writes it (8080,9000-9010).
@@ -422,7 +434,7 @@ prepare_local() {
     printf '# Created by scripts/services.sh: local service data, never commit it.\n*\n' >"$LOCAL_DIR/.gitignore"
   fi
   local d
-  for d in "$LOG_DIR" "$RUN_DIR" "$SVC_HOME" "$PG_DIR" "$REDIS_DIR" "$ES_BASE" "$S3_DIR"; do
+  for d in "$LOG_DIR" "$RUN_DIR" "$SVC_HOME" "$PG_DIR" "$REDIS_DIR" "$ES_BASE" "$S3_DIR" "$PGB_DIR"; do
     mkdir -p -- "$d"
     if ((IS_ROOT)) && [[ $(stat -c %U -- "$d") != "$SVC_USER" ]]; then
       chown "$SVC_USER:" -- "$d"
@@ -492,6 +504,8 @@ find_missing_packages() {
   es_running || es_java_home >/dev/null || ES_PKGS+=(openjdk-17-jdk-headless)
   [[ -x $PG_BIN/postgres && -x $PG_BIN/pg_basebackup ]] || OTHER_PKGS+=(postgresql-15)
   command -v redis-server >/dev/null 2>&1 || OTHER_PKGS+=(redis-server)
+  # PgBouncer is optional for an ordinary user, who cannot install it: pgb_up skips it then.
+  [[ -x $PGB_BIN ]] || ((!IS_ROOT)) || OTHER_PKGS+=(pgbouncer)
   command -v flock >/dev/null 2>&1 || OTHER_PKGS+=(util-linux)
   return 0
 }
@@ -1059,6 +1073,126 @@ s3_down() {
 }
 
 # ----------------------------------------------------------------------------------------------
+# PgBouncer (transaction pooling in front of the primary and the replica; docs/pooling.md)
+# ----------------------------------------------------------------------------------------------
+
+# One PgBouncer process per server, as a `*` entry can name only one: any database name the
+# client asks for (the tests' <name>_test<N> too) is passed through to the same name there.
+# Postgres trusts 127.0.0.1, so PgBouncer trusts its clients too (auth_type trust, the users
+# listed without a password) and logs in to Postgres as the client's user.
+
+pgb_pidfile() { printf '%s' "$RUN_DIR/pgbouncer-$1.pid"; }
+pgb_log() { printf '%s' "$LOG_DIR/pgbouncer-$1.log"; }
+pgb_running() { proc_matches "$(pid_from_file "$(pgb_pidfile "$1")")" pgbouncer; }
+
+# pgb_configure NAME LISTEN_PORT SERVER_PORT: (re)write the node's config and the user list.
+pgb_configure() {
+  local node=$1 listen=$2 server=$3
+  printf '"%s" ""\n' "$PG_ROLE" | as_svc tee "$PGB_DIR/userlist.txt" >/dev/null
+  # PgBouncer opens its log as the service user; this script appends its start errors to it.
+  touch -- "$(pgb_log "$node")"
+  if ((IS_ROOT)); then chown "$SVC_USER:" -- "$(pgb_log "$node")"; fi
+  as_svc tee "$PGB_DIR/$node.ini" >/dev/null <<EOF
+; Managed by scripts/services.sh and rewritten at every start: edit the script, not this file.
+[databases]
+* = host=$HOST port=$server
+
+[pgbouncer]
+listen_addr = $HOST
+listen_port = $listen
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB_DIR/userlist.txt
+; The console (database pgbouncer) answers SHOW CONFIG, POOLS and STATS to this user.
+stats_users = $PG_ROLE
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+; Some drivers send it at connect; PgBouncer refuses a parameter it does not know.
+ignore_startup_parameters = extra_float_digits
+logfile = $(pgb_log "$node")
+pidfile = $(pgb_pidfile "$node")
+log_connections = 0
+log_disconnections = 0
+EOF
+}
+
+# pgb_start NAME LISTEN_PORT SERVER_PORT
+pgb_start() {
+  local node=$1 listen=$2 server=$3 name="pgbouncer $1" deadline state
+  if pgb_running "$node"; then
+    state="already running"
+  else
+    await_ports_free "$name" "$PORT_FREE_TIMEOUT" \
+      "not starting, as another process holds the port (not ours: no live $(pgb_pidfile "$node"))" "$listen"
+    pgb_configure "$node" "$listen" "$server"
+    rm -f -- "$(pgb_pidfile "$node")"
+    if ! daemon_run "${SVC[@]}" "$PGB_BIN" -q -d "$PGB_DIR/$node.ini" </dev/null >>"$(pgb_log "$node")" 2>&1; then
+      die_with_log "$name: failed to start" "$(pgb_log "$node")"
+    fi
+    deadline=$((SECONDS + PGB_START_TIMEOUT))
+    until port_open "$listen"; do
+      ((SECONDS < deadline)) ||
+        die_with_log "$name: not listening on $HOST:$listen after ${PGB_START_TIMEOUT}s" "$(pgb_log "$node")"
+      sleep 0.1
+    done
+    state=started
+  fi
+  say "$name: $state on $HOST:$listen (transaction pooling, to :$server)"
+}
+
+pgb_up() {
+  if [[ ! -x $PGB_BIN ]]; then
+    warn "pgbouncer: not installed (apt-get install -y pgbouncer, as root); not starting it"
+    return 0
+  fi
+  pgb_start primary "$PGB_PRIMARY_PORT" "$PG_PRIMARY_PORT"
+  pgb_start replica "$PGB_REPLICA_PORT" "$PG_REPLICA_PORT"
+}
+
+# pgb_stop NAME LISTEN_PORT: returns once the process has exited and its port is closed.
+pgb_stop() {
+  local node=$1 listen=$2 name="pgbouncer $1" pid
+  pid=$(pid_from_file "$(pgb_pidfile "$node")")
+  if ! proc_matches "$pid" pgbouncer; then
+    await_ports_free "$name" "$PGB_STOP_TIMEOUT" \
+      "not running (no live $(pgb_pidfile "$node")), but another process holds the port" "$listen"
+    say "$name: not running"
+    return 0
+  fi
+  kill -INT "$pid" 2>/dev/null || true # SIGINT shuts down at once; SIGTERM waits for clients
+  if ! wait_pid_gone "$pid" "$PGB_STOP_TIMEOUT"; then
+    warn "$name: pid $pid still running after ${PGB_STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_pid_gone "$pid" 5 || die "$name: pid $pid did not die"
+  fi
+  await_ports_free "$name" "$PGB_STOP_TIMEOUT" "pid $pid exited, but its port is still held" "$listen"
+  rm -f -- "$(pgb_pidfile "$node")"
+  say "$name: stopped"
+}
+
+pgb_down() {
+  pgb_stop replica "$PGB_REPLICA_PORT"
+  pgb_stop primary "$PGB_PRIMARY_PORT"
+}
+
+# pgb_status NAME LISTEN_PORT: a query passed through it, and its pool mode from its console.
+pgb_status() {
+  local node=$1 listen=$2 url="postgres://$PG_ROLE@$HOST:$2/$PG_DB" mode
+  if [[ ! -x $PGB_BIN ]]; then
+    status_line "pgbouncer $node" "$url" "not installed (optional; 'scripts/services.sh up' as root installs it)"
+    return 0
+  fi
+  if ! pg_q "$url" "SELECT 1" >/dev/null 2>&1; then
+    status_line "pgbouncer $node" "$url" DOWN
+    return 1
+  fi
+  mode=$(pg_q "postgres://$PG_ROLE@$HOST:$listen/pgbouncer" "SHOW CONFIG" 2>/dev/null |
+    awk -F'|' '$1 == "pool_mode" { print $2 }' || true)
+  status_line "pgbouncer $node" "$url" "up (${mode:-unknown} pooling)"
+}
+
+# ----------------------------------------------------------------------------------------------
 # Status
 # ----------------------------------------------------------------------------------------------
 
@@ -1192,6 +1326,7 @@ cmd_up() {
   replica_up
   redis_up
   s3_up
+  pgb_up
   wait "$es_job" || die "elasticsearch: not ready (see above)"
   say "all services ready in $(elapsed_since "$t0")s; use them with: eval \"\$(scripts/services.sh env)\""
 }
@@ -1205,6 +1340,7 @@ cmd_down() {
   acquire_lock
   setup_service_user
   es_stop_begin
+  pgb_down
   pg_stop "$PG_REPLICA_DATA" "$PG_REPLICA_PORT" "$PG_REPLICA_LOG" "postgres replica"
   pg_stop "$PG_PRIMARY_DATA" "$PG_PRIMARY_PORT" "$PG_PRIMARY_LOG" "postgres primary"
   redis_down
@@ -1289,6 +1425,18 @@ cmd_s3_start() {
   s3_up
 }
 
+cmd_pgbouncer_stop() {
+  acquire_lock
+  pgb_down
+}
+
+cmd_pgbouncer_start() {
+  acquire_lock
+  setup_service_user
+  prepare_local
+  pgb_up
+}
+
 cmd_status() {
   local rc=0
   status_primary || rc=1
@@ -1296,6 +1444,10 @@ cmd_status() {
   status_redis || rc=1
   status_es || rc=1
   status_s3 || rc=1
+  if ! external_any_set; then
+    pgb_status primary "$PGB_PRIMARY_PORT" || rc=1
+    pgb_status replica "$PGB_REPLICA_PORT" || rc=1
+  fi
   if ((rc)) && ! external_any_set; then say "something is down: run scripts/services.sh up"; fi
   return "$rc"
 }
@@ -1349,6 +1501,8 @@ main() {
     elasticsearch-start) cmd_elasticsearch_start ;;
     s3-stop) cmd_s3_stop ;;
     s3-start) cmd_s3_start ;;
+    pgbouncer-stop) cmd_pgbouncer_stop ;;
+    pgbouncer-start) cmd_pgbouncer_start ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

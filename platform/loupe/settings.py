@@ -76,8 +76,20 @@ AUTH_USER_MODEL = "tenants.User"
 
 # --- Databases -----------------------------------------------------------------------------
 
+# "transaction": DATABASE_URL and DATABASE_REPLICA_URL name a PgBouncer in transaction pooling
+# mode, and every transaction carries the tenant's search path itself (docs/pooling.md).
+# Empty: connections go straight to Postgres (or through a session-mode pool).
+DB_POOLING = env_str("DB_POOLING", "")
+if DB_POOLING not in ("", "transaction"):
+    raise ImproperlyConfigured(f"DB_POOLING must be empty or 'transaction', got {DB_POOLING!r}")
+# With DB_POOLING=transaction: host:port of the primary itself, or of a session-mode pool in
+# front of it, where a connection goes for the rest of its life once it needs a session of its
+# own (a job's lease, the template's migrate lock, an import's temporary table). Same database,
+# user and password as DATABASE_URL. Empty: such statements are refused.
+DB_SESSION_ADDRESS = env_str("DB_SESSION_ADDRESS", "")
 
-def _database(url: str) -> dict:
+
+def _database(url: str, *, session_address: str = "") -> dict:
     pool_size = env_int("DB_POOL_SIZE", 0, minimum=0)
     config = dj_database_url.parse(
         url,
@@ -97,11 +109,19 @@ def _database(url: str) -> dict:
             "max_size": pool_size,
             "timeout": connect_timeout,
         }
+    if DB_POOLING == "transaction":
+        config["ENGINE"] = "loupe.db.transaction_pooling"
+        # A named cursor lives in the server session, which transaction pooling does not keep.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["SESSION_ADDRESS"] = session_address
     return config
 
 
 DATABASES = {
-    "default": _database(env_str("DATABASE_URL", "postgres://loupe@127.0.0.1:55432/loupe")),
+    "default": _database(
+        env_str("DATABASE_URL", "postgres://loupe@127.0.0.1:55432/loupe"),
+        session_address=DB_SESSION_ADDRESS,
+    ),
     "replica": _database(env_str("DATABASE_REPLICA_URL", "postgres://loupe@127.0.0.1:55433/loupe")),
 }
 DATABASE_ROUTERS = [
