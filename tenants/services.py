@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django_tenants.utils import schema_exists
 
+from loupe.db import last_write
 from tenants.audit.models import AuditAction
 from tenants.audit.record import record
 from tenants.errors import ProvisioningError, TenantErrorCode
@@ -63,6 +64,8 @@ def create_tenant(*, slug: str, name: str, domain: str, owner_email: str) -> Ten
             owner = User.objects.create_user(owner_email)
         Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
         clone_template(tenant.schema_name)
+    # Its members' first requests read from the primary until the replica has the schema.
+    last_write.remember_write(tenant.schema_name, last_write.EVERYONE)
     # A database session that has cloned schemas keeps catalog caches that make each further
     # clone slower (0.2 s growing past 2 s after a hundred); a fresh session stays flat.
     if not connections["default"].in_atomic_block:

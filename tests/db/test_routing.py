@@ -5,11 +5,13 @@ import time
 
 import pytest
 from django.db import connections
-from django.test import override_settings
+from django.test import Client, override_settings
 from django_tenants.utils import tenant_context
 
 from apps.projects.models import Project
+from tenants.models import User
 from tenants.roles import Role
+from tests.conftest import host_of, token_for
 from tests.support.database import replica_stopped, wait_for_replica_back, wait_for_replica_catch_up
 from tests.support.processes import services
 from tests.support.queries import in_recovery, queries_by_alias
@@ -87,6 +89,25 @@ def test_a_client_reads_back_what_it_made_in_its_next_requests_while_replay_is_p
     with queries_by_alias() as queries:
         assert viewer_client.get(f"/api/v1/projects/{made[0]}/").status_code == 404
     assert queries.touching("replica", TABLE) and queries.touching("default", TABLE) == []
+
+
+def test_a_new_tenants_first_requests_find_its_schema_while_replay_is_paused(
+    make_tenant, paused_replay
+):
+    tenant = make_tenant()
+    owner = User.objects.get(memberships__tenant=tenant)
+    client = Client(
+        HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token_for(tenant, owner)}"
+    )
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT to_regnamespace(%s)", [tenant.schema_name])
+        assert cursor.fetchone()[0] is None  # the replica has not replayed the schema
+    with queries_by_alias() as queries:
+        for path in ("/api/v1/me/", "/api/v1/projects/", "/api/v1/jobs/"):
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.content)
+    assert queries.touching("default", TABLE)
+    assert queries.touching("replica", TABLE) == []
 
 
 def test_fresh_read_only_request_is_served_by_the_replica(owner_client):
