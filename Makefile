@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 export DJANGO_SETTINGS_MODULE := loupe.settings
 
-.PHONY: run test bench lint format services services-status services-down browser venv clean
+.PHONY: run test bench bench-scale lint format services services-status services-down browser venv clean
 
 run: venv services
 	@scripts/run.sh
@@ -34,6 +34,12 @@ bench: venv services
 	$(PY) bench/experiments.py
 	$(PY) bench/inference.py
 	$(PY) bench/predict.py
+
+# Loupe at scale (bench/scale.py): SCALE_ROWS rows into one tenant (10,000,000), then
+# SCALE_TENANTS tenants (1,000). Hours at full size; SCALE_ROWS=100000 SCALE_TENANTS=30
+# takes a few minutes.
+bench-scale: venv services
+	$(PY) bench/scale.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

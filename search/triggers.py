@@ -3,12 +3,15 @@ operation, whose transition table holds every changed row, so a COPY of 50,000 r
 one INSERT ... SELECT rather than 50,000 trigger calls.
 
 The function lives in public and writes into the schema of the table that fired it, so the
-triggers survive the cloning of the template schema into each new tenant.
+triggers survive the cloning of the template schema into each new tenant. Each schema's
+migration replaces it, in turn with the others (tenants/public_ddl.py).
 """
+
+from tenants.public_ddl import one_schema_at_a_time
 
 FUNCTION = "public.loupe_search_outbox"
 
-CREATE_FUNCTION = f"""
+CREATE_FUNCTION = one_schema_at_a_time(f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -20,7 +23,7 @@ BEGIN
     RETURN NULL;
 END
 $$
-"""
+""")
 
 # (table, the column holding the data row id): the datasets' tables (search's migration 0001)
 # and the predictions' (apps/predictions' migration 0002, which comes after the table).

@@ -3,6 +3,7 @@
 from django.db import migrations, models
 
 import apps.datasets.geometry
+from tenants.public_ddl import one_schema_at_a_time
 
 # As first written; 0003 replaces it with an inlinable version.
 CREATE_AREA_FUNCTION = """
@@ -29,7 +30,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(CREATE_AREA_FUNCTION, reverse_sql=migrations.RunSQL.noop),
+        migrations.RunSQL(
+            one_schema_at_a_time(CREATE_AREA_FUNCTION), reverse_sql=migrations.RunSQL.noop
+        ),
         migrations.AddField(
             model_name="annotation",
             name="area",

@@ -4,6 +4,8 @@ bbox."""
 
 from django.db import migrations
 
+from tenants.public_ddl import one_schema_at_a_time
+
 CREATE_AREA_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION public.loupe_polygon_area(points jsonb)
 RETURNS double precision
@@ -31,5 +33,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(CREATE_AREA_FUNCTIONS, reverse_sql=migrations.RunSQL.noop),
+        migrations.RunSQL(
+            one_schema_at_a_time(CREATE_AREA_FUNCTIONS), reverse_sql=migrations.RunSQL.noop
+        ),
     ]
