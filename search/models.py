@@ -17,6 +17,8 @@ class OutboxEntry(models.Model):
     class Meta:
         db_table = "search_outbox"
         verbose_name_plural = "outbox entries"
+        # A drain takes every entry of the rows it writes (search/outbox.py).
+        indexes = [models.Index(fields=["data_row_id"], name="outbox_row_idx")]
 
     def __str__(self) -> str:
         return f"row {self.data_row_id}"

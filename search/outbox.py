@@ -3,7 +3,8 @@
 Postgres triggers write an outbox entry with every change to a data row or its annotations
 (search/triggers.py). A drain takes a batch of entries, reads the current state of their rows,
 writes those documents (or deletions, for rows that are gone) to every index that must see
-them, and deletes exactly those entries, all in one transaction: if Elasticsearch is down or
+them, and deletes those entries and every other of the same rows committed before the rows
+were read, all in one transaction: if Elasticsearch is down or
 the worker dies, the transaction rolls back and the entries wait for the next drain. Nothing
 is lost, and since a document is the row's whole current state under the row's id, writing it
 twice duplicates nothing.
@@ -105,10 +106,16 @@ def _drain_batch(batch_size: int) -> int:
         entries = cursor.fetchall()
         if not entries:
             return 0
+        row_ids = sorted({row_id for _, row_id in entries})
+        # The same rows' later entries (an import's annotations follow its rows, a batch
+        # apart): committed before the rows are read, they are written by this batch too.
+        cursor.execute(
+            "SELECT id FROM search_outbox WHERE data_row_id = ANY(%s) FOR UPDATE", [row_ids]
+        )
+        entry_ids = [entry_id for (entry_id,) in cursor.fetchall()]
         # The targets are read after the entries: a reindex that starts later reads rows
         # that already hold these changes.
         targets = indexes.write_targets()
-        row_ids = sorted({row_id for _, row_id in entries})
         rows = loading.rows_by_id(row_ids)
         found = {row["id"] for row in rows}
         deleted = [row_id for row_id in row_ids if row_id not in found]
@@ -118,7 +125,7 @@ def _drain_batch(batch_size: int) -> int:
             body = bulk.index_operations(target, rows, deleted_ids=deleted)
             refused |= bulk.send(body, require_alias=target == indexes.alias_name())
         record_refusals(refused, written=found - set(refused))
-        cursor.execute("DELETE FROM search_outbox WHERE id = ANY(%s)", [[e for e, _ in entries]])
+        cursor.execute("DELETE FROM search_outbox WHERE id = ANY(%s)", [entry_ids])
         return len(row_ids)
 
 

@@ -4,9 +4,10 @@ outbox, whatever wrote it, and survives an Elasticsearch outage."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django_tenants.utils import tenant_context
 
-from apps.datasets.models import DataRow, Dataset
+from apps.datasets.models import Annotation, DataRow, Dataset
 from apps.projects.models import Project
 from search import outbox
 from search.client import elasticsearch_client
@@ -111,6 +112,31 @@ def test_a_row_the_index_refuses_is_recorded_and_does_not_block_the_others(tenan
     assert external_ids(search(editor, "metadata.i = 55")) == ["img-5"]
     with tenant_context(tenant):
         assert not IndexFailure.objects.using("default").exists()
+
+
+def test_a_drain_writes_each_row_once_though_its_entries_span_batches(tenant):
+    """An import's annotations reach the outbox a statement after their rows, so their
+    entries lie batches behind the rows': the batch that writes a row takes them too."""
+    with tenant_context(tenant), transaction.atomic():  # out of the worker's sight
+        dataset = Dataset.objects.create(project=Project.objects.create(name="p"), name="d")
+        rows = DataRow.objects.bulk_create(
+            DataRow(dataset=dataset, external_id=f"r{i}", media_uri="m") for i in range(10)
+        )
+        Annotation.objects.bulk_create(
+            Annotation(
+                data_row=r,
+                class_name="car",
+                geometry_type="bbox",
+                geometry={"x": 1, "y": 2, "w": 3, "h": 4},
+            )
+            for r in rows
+        )
+        assert OutboxEntry.objects.count() == 20
+        assert outbox.drain(batch_size=5) == 10
+        assert not outbox.has_entries()
+        client = elasticsearch_client()
+        versions = [client.get(index=alias_name(), id=r.pk)["_version"] for r in rows]
+    assert versions == [1] * 10
 
 
 def test_without_elasticsearch_the_outbox_is_emptied_not_kept(tenant, settings):
