@@ -1,5 +1,6 @@
 """Import throughput: 1,000,000 synthetic JSONL rows (10 metadata keys, 3 annotations each)
-through the real import path, against a plain bulk_create baseline on the first 100,000.
+through the real import path, against the same import staged on a thread, a raw COPY of the
+file's lines into an unlogged table, and a plain bulk_create baseline on the first 100,000.
 Also each side of the import alone on those 100,000: parsing and staging, and the database
 writing staged rows; the import overlaps the two on two cores.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -72,10 +74,20 @@ def generate(path: Path, rows: int) -> None:
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    """This process's resident memory and its children's (the import's staging process)."""
+    pid = os.getpid()
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(_rss_of(p) for p in [str(pid), *children])
+
+
+def _rss_of(pid: str) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:  # it ended meanwhile
+        pass
     return 0.0
 
 
@@ -170,6 +182,7 @@ def main() -> None:
             f" = {job_again.total / elapsed:,.0f} rows/s"
         )
 
+        _print_baselines(path, project, dataset, import_rate)
         _print_stage_figures(path, args.baseline_rows, project)
 
         # Baseline: the same rows, parsed by the same importer, saved with bulk_create.
@@ -202,6 +215,52 @@ def main() -> None:
             f"bulk_create baseline: {count:,} rows at {baseline_rate:,.0f} rows/s; "
             f"import path is {import_rate / baseline_rate:.1f}x faster"
         )
+
+
+def _print_baselines(path: Path, project, dataset, import_rate: float) -> None:
+    """The same file imported with its staging on a thread of the worker (as before staging
+    had a process of its own), and the file's lines COPYed raw into an unlogged table of
+    one jsonb column: no checks, no annotations, no indexes, what Postgres takes at most."""
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.datasets.import_runs import run_import
+    from apps.datasets.imports import create_local_import
+    from apps.datasets.models import Dataset
+
+    threaded = Dataset.objects.create(project=project, name="staged on a thread")
+    settings.IMPORT_STAGING_PROCESS = False
+    try:
+        started = time.perf_counter()
+        job = run_import(
+            job_id=create_local_import(dataset=threaded, format="jsonl", path=str(path)).pk
+        )
+        thread_rate = job.total / (time.perf_counter() - started)
+    finally:
+        settings.IMPORT_STAGING_PROCESS = True
+    print(
+        f"baseline, staging on a thread: {thread_rate:,.0f} rows/s; "
+        f"in a process {import_rate / thread_rate:.2f}x that"
+    )
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE UNLOGGED TABLE raw_rows (doc jsonb)")
+        # CSV with quote and delimiter characters no JSON line holds: each line as it is.
+        copy_sql = (
+            "COPY raw_rows (doc) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
+        )
+        with path.open("rb") as lines, cursor.cursor.copy(copy_sql) as copy:
+            while chunk := lines.read(1 << 20):
+                copy.write(chunk)
+        cursor.execute("SELECT count(*) FROM raw_rows")
+        (copied,) = cursor.fetchone()
+        cursor.execute("DROP TABLE raw_rows")
+    raw_rate = copied / (time.perf_counter() - started)
+    print(
+        f"baseline, raw COPY of the file's lines into an unlogged table: {raw_rate:,.0f} rows/s;"
+        f" the import is {100 * import_rate / raw_rate:.0f}% of it"
+    )
 
 
 def _print_stage_figures(path: Path, rows: int, project) -> None:

@@ -89,7 +89,7 @@ def _write(dataset_id: int, staged: Sequence[StagedRow]) -> tuple[int, int]:
             cursor.execute(
                 "DELETE FROM datasets_annotation WHERE data_row_id = ANY(%s)", [updated_ids]
             )
-        by_external_id = {item.row.external_id: item for item in staged}
+        by_external_id = {item.external_id: item for item in staged}
         now = timezone.now().isoformat()
         lines = [
             f"{row_id}\t{fields}\t{now}\t{now}\n"
@@ -113,12 +113,12 @@ def write_batch(
     back)."""
     result = BatchResult()
     if seen is not None:
-        first_lines = seen.add([(item.row.external_id, item.row.line) for item in rows])
+        first_lines = seen.add([(item.external_id, item.source_line) for item in rows])
         for item in rows:
-            if (first := first_lines.get(item.row.external_id)) is not None:
-                message = f"{item.row.external_id!r} repeats the row at {first}"
-                result.errors.append(RowError(item.row.line, "external_id", message))
-        rows = [item for item in rows if item.row.external_id not in first_lines]
+            if (first := first_lines.get(item.external_id)) is not None:
+                message = f"{item.external_id!r} repeats the row at {first}"
+                result.errors.append(RowError(item.source_line, "external_id", message))
+        rows = [item for item in rows if item.external_id not in first_lines]
     _write_or_split(dataset_id, rows, result)
     return result
 
@@ -192,7 +192,7 @@ def _write_or_split(dataset_id: int, rows: Sequence[StagedRow], result: BatchRes
     except _REFUSED as exc:
         if len(rows) == 1:
             message = f"the database refused the row: {_first_line(exc)}"
-            result.errors.append(RowError(rows[0].row.line, None, message))
+            result.errors.append(RowError(rows[0].source_line, None, message))
             return
         half = len(rows) // 2
         _write_or_split(dataset_id, rows[:half], result)

@@ -3,7 +3,8 @@
 Each batch is committed together with the job's counters, so a worker killed mid-import
 leaves the job resumable: running it again skips the records already committed and finishes
 with no duplicates (the upsert is keyed by external_id anyway). The next batches are read,
-parsed and staged on a thread of their own while Postgres writes the current one.
+parsed and staged in a process of their own (staging_process.py) while Postgres writes the
+current one.
 
 The tenant's limits (tenants/quotas.py) hold here: an import starts only while the tenant
 runs fewer than its limit of imports (else it waits queued, apps/jobs/admission.py); a batch
@@ -39,6 +40,7 @@ from apps.datasets.imports import discard_upload, progress_data
 from apps.datasets.media import StoredMedia, media_prefix
 from apps.datasets.models import DataRow, ImportFormat, ImportJob, ImportStatus
 from apps.datasets.read_ahead import read_ahead
+from apps.datasets.staging_process import staged_in_process
 from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.events import append_event
 from apps.jobs.kinds import kind_named
@@ -285,8 +287,12 @@ def _run_batches(job: ImportJob, records: Iterable, on_progress, media: StoredMe
         # Only a ZIP stores files (its images): counting the tenant's costs a listing.
         storage=StorageBudget() if job.format == ImportFormat.ZIP else None,
     )
+    # A ZIP's staging stores its images and tells `media`, in this process, which it stored:
+    # it stays on a thread here. Every other format is staged in a process of its own.
+    in_process = settings.IMPORT_STAGING_PROCESS and job.format != ImportFormat.ZIP
+    ahead = staged_in_process if in_process else read_ahead
     with rare_young_collections(), SeenRows() as seen:
-        for batch in read_ahead(batches, depth=settings.IMPORT_READ_AHEAD_BATCHES):
+        for batch in ahead(batches, depth=settings.IMPORT_READ_AHEAD_BATCHES):
             if isinstance(batch, CommittedBatch):
                 seen.add(batch.ids)
             else:
@@ -380,7 +386,7 @@ def _commit_batch(
         if result.created or result.updated:
             request_drain()
     refused = {error.line for error in result.errors}
-    media.settled(staged.row.media_uri for staged in batch.rows if staged.row.line not in refused)
+    media.settled(staged.media_uri for staged in batch.rows if staged.source_line not in refused)
     if on_progress is not None:
         on_progress(job)
 

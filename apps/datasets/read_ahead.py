@@ -1,9 +1,9 @@
 """Reading ahead: a background thread computes the next items of an iterator while the
 caller works on the current one.
 
-An import parses and stages its next batches while the database writes the current one:
-psycopg lets go of the GIL while it waits on Postgres, so on two cores the parsing costs
-nothing but the wait.
+A ZIP import stores and stages its next batches on it while the database writes the current
+one (psycopg lets go of the GIL while it waits on Postgres); the other formats' imports read
+the batches their staging process sends (staging_process.py) on it.
 """
 
 from __future__ import annotations

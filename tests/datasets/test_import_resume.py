@@ -65,6 +65,14 @@ def _assert_stopped_part_way(tenant, job_id: int, rows: int) -> None:
     assert stored == committed
 
 
+def _zombie(pid: int) -> bool:
+    """Dead, and waiting for its new parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def _import_under_way(editor, dataset, tenant, settings, rows: int) -> dict:
     """A `rows`-line import from the tenant's folder, once its first batch has committed."""
     folder = Path(settings.IMPORT_ROOT) / tenant.schema_name
@@ -90,9 +98,17 @@ def test_an_import_whose_pool_process_is_sigkilled_resumes_after_its_last_batch_
 
     # Both pool processes of the session worker: the one importing is among them. The
     # broker hands the task back at once (acknowledged late, rejected on a lost process).
-    for child in processes.pool_children(celery_worker.process.pid):
+    pool = processes.pool_children(celery_worker.process.pid)
+    staging = [grandchild for child in pool for grandchild in processes.pool_children(child)]
+    assert len(staging) == 1  # the import's staging process
+    for child in pool:
         os.kill(child, signal.SIGKILL)
     _assert_stopped_part_way(tenant, job["id"], rows)
+    # The staging process died with its worker: none is left behind.
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{staging[0]}").exists() and not _zombie(staging[0]):
+        assert time.monotonic() < deadline, "the staging process outlived its worker"
+        time.sleep(0.05)
 
     finished = wait_for_job(editor, job["id"], timeout=180)
     # Nothing was read twice: the resumed attempt began after the last committed batch.

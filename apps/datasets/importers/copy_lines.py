@@ -1,5 +1,5 @@
-"""Parsed rows as the text lines Postgres COPY reads: pure, so import workers build them on
-a thread of their own while the database writes the previous batch.
+"""Parsed rows as the text lines Postgres COPY reads: pure, so import workers build them in
+a process of their own while the database writes the previous batch.
 
 A row's content digest is computed here too: an import that brings a row's same content
 again leaves it untouched.
@@ -18,9 +18,14 @@ from apps.datasets.importers.records import ParsedRow, RowError
 _NULL = "\\N"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StagedRow:
-    row: ParsedRow
+    """What the writer needs of a row, and no more: batches travel from the process that
+    stages them (apps/datasets/staging_process.py), and the parsed values stay behind."""
+
+    external_id: str
+    source_line: int | str  # where the row came from (ParsedRow.line)
+    media_uri: str
     line: str  # the row's COPY line for the staging table, without its newline
     annotations: list[str]  # each annotation's COPY fields after data_row_id, tab-joined
 
@@ -95,7 +100,13 @@ def stage(row: ParsedRow) -> StagedRow:
             digest,
         )
     )
-    return StagedRow(row, line, ["\t".join(fields) for fields in annotations])
+    return StagedRow(
+        external_id=row.external_id,
+        source_line=row.line,
+        media_uri=row.media_uri,
+        line=line,
+        annotations=["\t".join(fields) for fields in annotations],
+    )
 
 
 def _text(value: str | None) -> str:

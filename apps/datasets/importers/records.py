@@ -65,3 +65,6 @@ class FileRejected(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    def __reduce__(self):  # raised in the staging process, raised again in the worker
+        return (FileRejected, (self.code, self.message))
