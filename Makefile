@@ -29,6 +29,7 @@ bench: venv services
 	$(PY) bench/exports.py
 	$(PY) bench/search.py
 	$(PY) bench/search_api.py
+	$(PY) bench/snapshots.py
 	$(PY) bench/load.py
 	$(PY) bench/training.py
 	$(PY) bench/experiments.py

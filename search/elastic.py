@@ -65,23 +65,26 @@ def index_state() -> IndexState:
 @dataclass(frozen=True)
 class IdPage:
     ids: list[int]
-    total: int
+    total: int | None  # None when not counted
 
 
-def search_ids(query: dict, *, size: int, after: int | None) -> IdPage:
-    """One page of row ids matching `query`, by id, after the id `after`."""
+def search_ids(query: dict, *, size: int, after: int | None, count_total: bool = True) -> IdPage:
+    """One page of row ids matching `query`, by id, after the id `after`, and how many match
+    in all unless `count_total` is false: counting visits every match, where the page alone
+    lets Elasticsearch skip the ones that cannot be on it."""
     body = {
         "query": query,
         "size": size,
         "sort": [{"id": "asc"}],
         "_source": False,
-        "track_total_hits": True,
+        "track_total_hits": count_total,
     }
     if after is not None:
         body["search_after"] = [after]
     response = elasticsearch_client().search(index=indexes.alias_name(), **body)
     hits = response["hits"]
-    return IdPage(ids=[int(hit["_id"]) for hit in hits["hits"]], total=hits["total"]["value"])
+    total = hits["total"]["value"] if count_total else None
+    return IdPage(ids=[int(hit["_id"]) for hit in hits["hits"]], total=total)
 
 
 def count(query: dict) -> int:

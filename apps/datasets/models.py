@@ -31,7 +31,10 @@ class Dataset(models.Model):
 class DataRow(models.Model):
     """One image and what is known about it. `external_id` is the client's own key."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: datarow_dataset_id_idx (and the external_id constraint's) lead with it.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     media_uri = models.TextField()
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -55,6 +58,9 @@ class DataRow(models.Model):
                 fields=["metadata"], name="datarow_metadata_gin", opclasses=["jsonb_path_ops"]
             ),
             GinIndex(fields=["tags"], name="datarow_tags_gin"),
+            # A dataset's rows in id order: its pages, and a slice's search and snapshot, read
+            # as a range of this index, however its ids interleave with other datasets'.
+            models.Index(fields=["dataset", "id"], name="datarow_dataset_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,7 @@ from apps.predictions.models import (
     Verdict,
 )
 from apps.predictions.writer import lock_version
-from apps.slices import row_ids
+from apps.slices import snapshot_ids
 from apps.training.specs import Task
 from search.outbox import request_drain
 
@@ -103,10 +103,8 @@ def run_evaluation(job_id: int) -> str | None:
 
 
 def _chunks(evaluation: Evaluation) -> Iterator[tuple[int, list[int]]]:
-    ids = row_ids.decode_array(evaluation.snapshot.row_ids)
-    for first in range(0, len(ids), CHUNK_ROWS):
-        chunk = ids[first : first + CHUNK_ROWS].tolist()
-        yield first + len(chunk), chunk
+    for first, ids in snapshot_ids.batches(evaluation.snapshot, size=CHUNK_ROWS):
+        yield first + len(ids), ids.tolist()
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from django.db import connections, transaction
 from django.db.models import F
 
@@ -21,7 +20,7 @@ from apps.jobs.lifecycle import finish_job
 from apps.jobs.models import JobStatus
 from apps.predictions.models import INFERENCE_KIND, InferenceRun, PredictionSource
 from apps.predictions.writer import PredictedObject, replace_predictions
-from apps.slices import row_ids
+from apps.slices import snapshot_ids
 from tenants.activation import active_schema
 
 # The reasons a chunk's event lists for the rows it skipped, at most.
@@ -34,10 +33,9 @@ class ChunkRow:
     media_name: str
 
 
-def start(run: InferenceRun, *, device: str) -> np.ndarray:
+def start(run: InferenceRun, *, device: str) -> None:
     """Announce the run's start (`inference.started`) or its resume after a lost worker
-    (`inference.resumed`); returns the snapshot's row ids, sorted."""
-    ids = row_ids.decode_array(run.snapshot.row_ids)
+    (`inference.resumed`)."""
     with transaction.atomic(using="default"):
         run.device = device
         run.save(update_fields=["device"])
@@ -47,18 +45,17 @@ def start(run: InferenceRun, *, device: str) -> np.ndarray:
         else:
             body = {"rows": run.rows_total, "device": device, "chunk_size": run.chunk_size}
             append_event(run, INFERENCE_KIND, "inference.started", body)
-    return ids
 
 
 class RunTakenOver(Exception):
     """The run's progress moved on under this worker: another holds it now."""
 
 
-def chunks(run: InferenceRun, ids: np.ndarray) -> Iterator[tuple[int, list[int]]]:
-    """The run's chunks of row ids from the first one not committed, each after where it
-    starts."""
-    for first in range(run.rows_done, len(ids), run.chunk_size):
-        yield first, ids[first : first + run.chunk_size].tolist()
+def chunks(run: InferenceRun) -> Iterator[tuple[int, list[int]]]:
+    """The run's chunks of row ids, in id order, from the first one not committed, each
+    after where it starts; read from the snapshot a chunk at a time."""
+    for first, ids in snapshot_ids.batches(run.snapshot, size=run.chunk_size, start=run.rows_done):
+        yield first, ids.tolist()
 
 
 def read_chunk(ids: Sequence[int]) -> tuple[list[ChunkRow], list[dict]]:

@@ -47,6 +47,3 @@ class SliceSnapshotAdmin(TenantRecordAdmin):
     list_filter = ["slice"]
     fields = ["slice", "number", "query", "row_count", "created_at"]
     readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("row_ids")

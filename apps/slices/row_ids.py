@@ -1,4 +1,6 @@
-"""Row ids stored compactly: sorted, delta-encoded as 64-bit integers, then zlib-compressed.
+"""Row ids stored compactly in one blob: sorted, delta-encoded as 64-bit integers, then
+zlib-compressed. A training run keeps its train and validation rows so; a snapshot keeps its
+ids in blocks instead (id_blocks.py), so that a page decodes only the ids it shows.
 
 Ids of one dataset are mostly consecutive, so the deltas are mostly 1 and a million ids take
 a few kilobytes. Both directions run in C (array, zlib, itertools).
@@ -10,8 +12,6 @@ import zlib
 from array import array
 from collections.abc import Iterable
 from itertools import accumulate, pairwise
-
-import numpy as np
 
 
 def encode(ids: Iterable[int]) -> bytes:
@@ -25,8 +25,3 @@ def decode(blob: bytes) -> list[int]:
     deltas = array("q")
     deltas.frombytes(zlib.decompress(bytes(blob)))
     return list(accumulate(deltas))
-
-
-def decode_array(blob: bytes) -> np.ndarray:
-    """The ids as one int64 array: 8 bytes an id, where a list of ints takes 36."""
-    return np.cumsum(np.frombuffer(zlib.decompress(bytes(blob)), dtype=np.int64))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from apps.slices import queries, row_ids, searching
+from apps.slices import queries, searching, snapshot_ids
 from apps.slices.models import Slice, SliceSnapshot
 from apps.slices.searching import Backend, SearchPage
 
@@ -22,8 +20,7 @@ def get_slice(*, slice_id: int) -> Slice:
 
 
 def snapshots_of(*, slice: Slice) -> QuerySet[SliceSnapshot]:
-    # The ids can weigh megabytes; lists never need them.
-    return slice.snapshots.defer("row_ids").order_by("-number")
+    return slice.snapshots.order_by("-number")
 
 
 def get_snapshot(*, slice: Slice, number: int) -> SliceSnapshot:
@@ -44,16 +41,18 @@ def slice_count(*, slice: Slice, backend: Backend = Backend.AUTO) -> searching.R
 
 
 def snapshot_rows(*, snapshot: SliceSnapshot, page_size: int, cursor: str | None) -> SearchPage:
-    """A page of the snapshot's rows, by id. Rows deleted since the snapshot are left out of
+    """A page of the snapshot's rows, by id: the blocks of ids after the cursor's, alone, so
+    its last page costs what its first does. Rows deleted since the snapshot are left out of
     the page (the total still counts them: it is what the snapshot froze)."""
-    after = searching.decode_cursor(cursor)
-    ids = row_ids.decode(snapshot.row_ids)
-    start = 0 if after is None else bisect_right(ids, after)
-    page_ids = ids[start : start + page_size]
-    more = start + page_size < len(ids)
+    position = searching.decode_cursor(cursor)
+    ids = snapshot_ids.page_after(
+        snapshot, after=position.after if position else None, limit=page_size + 1
+    )
+    page_ids = ids[:page_size].tolist()
+    more = len(ids) > page_size
     return SearchPage(
         backend=Backend.POSTGRES,
         total=snapshot.row_count,
         rows=searching.hydrate(page_ids),
-        next_cursor=searching.encode_cursor(page_ids[-1]) if more and page_ids else None,
+        next_cursor=searching.encode_cursor(page_ids[-1]) if more else None,
     )

@@ -7,7 +7,7 @@ from django.db.models import Max
 from django.http import Http404
 
 from apps.datasets.models import Dataset
-from apps.slices import queries, row_ids, searching
+from apps.slices import id_blocks, queries, searching, snapshot_ids
 from apps.slices.errors import SliceErrorCode
 from apps.slices.models import Slice, SliceSnapshot
 from loupe.api.errors import ApiError
@@ -46,22 +46,24 @@ def delete_slice(*, slice: Slice, actor) -> None:
 def create_snapshot(*, slice: Slice, actor) -> SliceSnapshot:
     """Freeze the rows the slice's query matches now, read from Postgres (the source of
     truth), into the slice's next numbered snapshot. Numbers never repeat within a slice:
-    the slice row is locked while the number is taken."""
+    the slice row is locked while the number is taken, and while the snapshot and its blocks
+    are written (the ids are read and packed before, so the lock is held briefly)."""
     node = queries.prepare(slice.query, datasets=[slice.dataset_id])
     ids = searching.all_ids(node=node)
-    blob = row_ids.encode(ids)
+    blocks = id_blocks.blocks_of(ids)
     with transaction.atomic():
         if Slice.objects.select_for_update().filter(pk=slice.pk).first() is None:
             raise Http404("The slice was deleted meanwhile.")
         last = slice.snapshots.aggregate(last=Max("number"))["last"] or 0
-        return SliceSnapshot.objects.create(
+        snapshot = SliceSnapshot.objects.create(
             slice=slice,
             number=last + 1,
             query=slice.query,
             row_count=len(ids),
-            row_ids=blob,
             created_by=actor,
         )
+        snapshot_ids.store(snapshot, blocks)
+        return snapshot
 
 
 def _name_taken(name: str) -> ApiError:

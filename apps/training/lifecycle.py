@@ -13,7 +13,7 @@ from django.db.models import Max
 from apps.jobs.events import append_event
 from apps.jobs.lifecycle import finish_job
 from apps.jobs.models import JobStatus
-from apps.slices import row_ids
+from apps.slices import row_ids, snapshot_ids
 from apps.training.catalog import get_spec
 from apps.training.errors import RunFailure
 from apps.training.models import KIND, Model, ModelVersion, TrainingRun
@@ -55,13 +55,13 @@ def start_run(run: TrainingRun, *, device: str) -> RunContext:
 
 def _fix_targets(run: TrainingRun) -> None:
     spec = get_spec(run.spec)
-    snapshot_ids = row_ids.decode(run.snapshot.row_ids)
-    targets = find_targets(task=Task(spec.task), row_ids=snapshot_ids)
+    frozen = snapshot_ids.all_ids(run.snapshot)
+    targets = find_targets(task=Task(spec.task), row_ids=frozen)
     if len(targets.row_ids) == 0:
         what = "whole-image label" if spec.task == Task.CLASSIFICATION else "bbox annotation"
         raise RunCannotStart(
             RunFailure.NO_TARGETS,
-            f"none of the snapshot's {len(snapshot_ids)} rows has a {what} to learn",
+            f"none of the snapshot's {len(frozen)} rows has a {what} to learn",
         )
     if spec.task == Task.CLASSIFICATION and len(targets.classes) < 2:
         raise RunCannotStart(

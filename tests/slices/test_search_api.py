@@ -9,6 +9,7 @@ from django_tenants.utils import tenant_context
 from apps.datasets.models import DataRow, Dataset
 from apps.predictions.models import Prediction
 from apps.projects.models import Project
+from apps.slices.searching import encode_cursor
 from apps.training.models import Model, ModelVersion
 from search.models import OutboxEntry
 from tests.search.conftest import wait_until_indexed
@@ -162,9 +163,28 @@ def test_a_bad_query_answers_400_pointing_at_the_column(viewer, query, code, lin
     assert body["detail"] and body["fields"]["query"]
 
 
-def test_a_bad_cursor_answers_400(viewer, scene):
-    response = post(viewer, "/api/v1/search/", {"query": "", "cursor": "not-a-cursor"})
+@pytest.mark.parametrize(
+    "cursor", ["not-a-cursor", encode_cursor(3, total=-1), encode_cursor(3, total="30")]
+)
+def test_a_bad_cursor_answers_400(viewer, scene, cursor):
+    response = post(viewer, "/api/v1/search/", {"query": "", "cursor": cursor})
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_later_pages_carry_the_total_their_first_page_counted(
+    tenant, editor, scene, run_import, backend
+):
+    body = {"query": "", "backend": backend, "page_size": 10}
+    first = search(editor, body)
+    run_import(scene["id"], jsonl([scene_row(SCENE_SIZE)]))  # one more row matches now
+    wait_until_indexed(tenant)
+    later = search(editor, body | {"cursor": first["next_cursor"]})
+    assert (first["total"], later["total"]) == (SCENE_SIZE, SCENE_SIZE)
+    assert search(editor, body)["total"] == SCENE_SIZE + 1
+    # A cursor without a total, as before the total travelled in it, has the page count.
+    after_first = encode_cursor(first["rows"][-1]["id"])
+    assert search(editor, body | {"cursor": after_first})["total"] == SCENE_SIZE + 1
 
 
 def test_page_size_is_bounded(viewer):

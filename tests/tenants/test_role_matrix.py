@@ -134,7 +134,6 @@ def targets(tenant, make_member, client_for):
     from apps.datasets.models import Annotation, DataRow, Dataset, ImportJob
     from apps.predictions.models import Evaluation, InferenceRun, PredictionImport
     from apps.projects.models import Project
-    from apps.slices import row_ids
     from apps.slices.models import Slice, SliceSnapshot
     from apps.training.models import Model, ModelVersion, TrainingRun
     from apps.webhooks.models import Webhook
@@ -150,9 +149,7 @@ def targets(tenant, make_member, client_for):
             dataset=dataset, format="jsonl", file_name="x", status="failed"
         )
         slice = Slice.objects.create(dataset=dataset, name="target", query="width > 1")
-        snapshot = SliceSnapshot.objects.create(
-            slice=slice, number=1, row_count=0, row_ids=row_ids.encode([])
-        )
+        snapshot = SliceSnapshot.objects.create(slice=slice, number=1, row_count=0)
         run = TrainingRun.objects.create(
             name="target", spec="small_cnn", slice=slice, snapshot=snapshot,
             model_name="target", experiment="target", status="failed",

@@ -17,7 +17,6 @@ from apps.jobs.leases import lock_key
 from apps.jobs.models import JobEvent
 from apps.jobs.sweep import sweep_lost_jobs
 from apps.projects.models import Project
-from apps.slices import row_ids
 from apps.slices.models import Slice, SliceSnapshot
 from apps.training.models import KIND, TrainingRun
 
@@ -37,9 +36,7 @@ def stale_run(tenant):
             project = Project.objects.create(name=f"{status}-{attempts}")
             dataset = Dataset.objects.create(project=project, name="d")
             slice = Slice.objects.create(dataset=dataset, name="s")
-            snapshot = SliceSnapshot.objects.create(
-                slice=slice, number=1, row_count=1, row_ids=row_ids.encode([1])
-            )
+            snapshot = SliceSnapshot.objects.create(slice=slice, number=1, row_count=1)
             return TrainingRun.objects.create(
                 name="lost", spec="small_cnn", slice=slice, snapshot=snapshot, model_name="m",
                 status=status, attempts=attempts,

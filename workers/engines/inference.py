@@ -3,7 +3,7 @@ snapshot's rows through it a chunk at a time, each chunk committed with its prog
 
 Memory stays flat whatever the snapshot's size: images are decoded at most two batches ahead
 of the model, a chunk's predictions are written before the next chunk is read, and the row
-ids are an int64 array (8 bytes a row).
+ids are read from the snapshot a chunk at a time.
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def _infer(run: InferenceRun) -> None:
             f"({type(exc).__name__})",
         )
         return
-    ids = inference_runs.start(run, device=device)
+    inference_runs.start(run, device=device)
     top = settings.INFERENCE_TOP_CLASSES if version.model.task == Task.CLASSIFICATION else None
     predictor = BatchPredictor(engine, run.batch_size, on_reduced=_reporter(run))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as decoder:
-        for start, chunk in inference_runs.chunks(run, ids):
+        for start, chunk in inference_runs.chunks(run):
             if inference_runs.stop_requested(run):
                 inference_runs.cancel(run)
                 return
