@@ -19,7 +19,7 @@ import contextlib
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django_tenants.utils import schema_context
 from kombu.exceptions import KombuError
 from redis import RedisError
@@ -165,7 +165,7 @@ def _lock() -> None:
             raise DrainBusy(connection.schema_name)
 
 
-def has_entries() -> bool:
-    with connection.cursor() as cursor:
+def has_entries(*, using: str = "default") -> bool:
+    with connections[using].cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM search_outbox)")
         return cursor.fetchone()[0]

@@ -28,10 +28,11 @@ from apps.slices.searching import (
     Backend,
     backend_for,
     fall_back,
+    index_pending,
 )
 from loupe.api.errors import ApiError
 from loupe.db.router import read_alias
-from search import elastic, outbox
+from search import elastic
 from search.aggregations import (
     Bucket,
     Facet,
@@ -118,7 +119,7 @@ def facets(
     as a search does."""
     served, indexed = backend_for(backend)
     if not indexed:  # Elasticsearch asked for before the tenant's first row is indexed
-        return _counts(served, 0, fields, [Facet((), 0)] * len(fields), outbox.has_entries())
+        return _counts(served, 0, fields, [Facet((), 0)] * len(fields), index_pending())
     listed = list(fields.values())
     if served == Backend.ELASTICSEARCH:
         try:
@@ -130,7 +131,7 @@ def facets(
             served = fall_back(backend, exc)
         else:
             counted = read_facets(found.aggregations, listed, size=size)
-            return _counts(served, found.total, fields, counted, outbox.has_entries())
+            return _counts(served, found.total, fields, counted, index_pending())
     total, counted = _count_in_postgres(node, listed, size=size, predicted_by=predicted_by)
     return _counts(served, total, fields, counted, False)
 

@@ -30,6 +30,7 @@ from apps.datasets.models import DataRow
 from apps.datasets.rendered_rows import rendered_rows
 from apps.slices.errors import SliceErrorCode
 from loupe.api.errors import ApiError
+from loupe.db.router import read_alias
 from search import elastic, outbox
 from search.query.errors import QueryErrorCode
 from search.query.to_elasticsearch import compile_to_elasticsearch
@@ -70,7 +71,7 @@ def search(
     served, indexed = backend_for(backend)
     if not indexed:
         # Nothing indexed, nothing found; index_pending says whether rows are on their way.
-        return SearchPage(served, 0, [], None, index_pending=outbox.has_entries())
+        return SearchPage(served, 0, [], None, index_pending=index_pending())
     if served == Backend.ELASTICSEARCH:
         try:
             # One id more than the page: whether a next page exists, without a second call.
@@ -85,7 +86,7 @@ def search(
         else:
             total = page.total if counted is None else counted
             found = _page(served, page.ids, total, page_size)
-            return replace(found, index_pending=outbox.has_entries())
+            return replace(found, index_pending=index_pending())
     matching = _matching(node)
     after_filter = matching if after is None else matching.filter(pk__gt=after)
     ids = list(after_filter.order_by("pk").values_list("pk", flat=True)[: page_size + 1])
@@ -103,14 +104,14 @@ class RowCount:
 def count(*, node: Node | None, backend: Backend) -> RowCount:
     served, indexed = backend_for(backend)
     if not indexed:
-        return RowCount(served, 0, outbox.has_entries())
+        return RowCount(served, 0, index_pending())
     if served == Backend.ELASTICSEARCH:
         try:
             found = elastic.count(compile_to_elasticsearch(node))
         except ELASTICSEARCH_ERRORS as exc:
             served = fall_back(backend, exc)
         else:
-            return RowCount(served, found, outbox.has_entries())
+            return RowCount(served, found, index_pending())
     return RowCount(served, _matching(node).count())
 
 
@@ -133,6 +134,13 @@ def all_ids(*, node: Node | None) -> np.ndarray:
     ids = np.frombuffer(packed or b"", dtype=">i8").astype(np.int64)
     ids.sort()
     return ids
+
+
+def index_pending() -> bool:
+    """Whether changes are still on their way to the index, read where the answer's rows are
+    read (the primary for a reader pinned to it, the replica otherwise): one connection a
+    request, not a second one for this."""
+    return outbox.has_entries(using=read_alias())
 
 
 def _matching(node: Node | None) -> QuerySet[DataRow]:

@@ -15,6 +15,7 @@ from search.indexes import alias_name
 from search.models import IndexFailure, OutboxEntry
 from tests.datasets.conftest import jsonl, row
 from tests.search.conftest import wait_until_indexed
+from tests.support.database import wait_for_replica_catch_up
 
 
 def search(client, query: str, backend: str = "elasticsearch", **extra) -> dict:
@@ -161,6 +162,8 @@ def test_an_answer_says_when_changes_are_still_on_their_way_to_the_index(tenant,
     with tenant_context(tenant):
         # An entry no drain was asked for: a change still on its way.
         entry = OutboxEntry.objects.create(data_row_id=search(editor, "")["rows"][0]["id"])
+    # The answer reads the outbox where it reads rows: the replica, once it has the entry.
+    wait_for_replica_catch_up()
     try:
         assert search(editor, "")["index_pending"] is True
         assert search(editor, "", backend="postgres")["index_pending"] is False

@@ -22,6 +22,7 @@ from tests.search.documented_examples import (
     words_of,
 )
 from tests.slices.conftest import SCENE_SIZE, jsonl, scene_row
+from tests.support.database import wait_for_replica_catch_up
 
 BACKENDS = ["elasticsearch", "postgres"]
 
@@ -122,6 +123,8 @@ def test_a_count_says_when_changes_are_on_their_way_to_the_index(tenant, viewer,
     body = {"query": "", "backend": "elasticsearch"}
     with tenant_context(tenant):
         entry = OutboxEntry.objects.create(data_row_id=DataRow.objects.first().pk)
+    # The answer reads the outbox where it reads rows: the replica, once it has the entry.
+    wait_for_replica_catch_up()
     try:
         assert post(viewer, "/api/v1/search/count/", body).json()["index_pending"] is True
         body["backend"] = "postgres"
