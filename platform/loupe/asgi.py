@@ -7,7 +7,7 @@ import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupe.settings")
-# Database connections per process and database, pooled (see settings._database): enough for
+# Database connections per process and database, pooled (see loupe.database_config): enough for
 # every request a process serves at once to hold one.
 os.environ.setdefault("DB_POOL_SIZE", "20")
 
