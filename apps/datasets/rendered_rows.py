@@ -1,10 +1,12 @@
 """Data rows as the API renders them (DataRowSerializer's shape, key for key), built by
-Postgres in one query: a page of search results is sent on as it is read, with no model
-object or serializer per row and annotation. tests/slices/test_rendered_rows.py holds it to
-the serializer's output."""
+Postgres in one query: a page of search results is sent on as Postgres wrote it (an
+`orjson.Fragment` a row, which loupe.api.renderers writes as it is), with no model object,
+serializer or JSON parsing per row and annotation. tests/slices/test_rendered_rows.py holds
+it to the serializer's output."""
 
 from __future__ import annotations
 
+import orjson
 from django.db import connections
 
 from loupe.db.router import read_alias
@@ -46,13 +48,13 @@ SELECT r.id, json_build_object(
         '[]'::json),
     'created_at', {_timestamp("r.created_at")},
     'updated_at', {_timestamp("r.updated_at")}
-)
+)::text
 FROM datasets_datarow r
 WHERE r.id = ANY(%s)
 """
 
 
-def rendered_rows(ids: list[int]) -> list[dict]:
+def rendered_rows(ids: list[int]) -> list[orjson.Fragment]:
     """The rows of `ids` in that order, rendered, with their annotations. Read from the
     replica; rows it has not replayed yet are read from the primary; rows deleted meanwhile
     are left out."""
@@ -64,9 +66,9 @@ def rendered_rows(ids: list[int]) -> list[dict]:
     return [found[i] for i in ids if i in found]
 
 
-def _read(alias: str, ids: list[int]) -> dict[int, dict]:
+def _read(alias: str, ids: list[int]) -> dict[int, orjson.Fragment]:
     if not ids:
         return {}
     with connections[alias].cursor() as cursor:
         cursor.execute(_ROWS_SQL, [ids])
-        return dict(cursor.fetchall())
+        return {row_id: orjson.Fragment(rendered) for row_id, rendered in cursor.fetchall()}

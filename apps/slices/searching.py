@@ -53,7 +53,7 @@ class Backend(StrEnum):
 class SearchPage:
     backend: Backend
     total: int
-    rows: list[dict]  # as the API renders them: apps.datasets.rendered_rows
+    rows: list[orjson.Fragment]  # as the API renders them: apps.datasets.rendered_rows
     next_cursor: str | None
     # Elasticsearch only: changes are still on their way to the index, so the answer may
     # miss the newest of them (Postgres always answers from the rows themselves).
@@ -212,7 +212,7 @@ def _page(backend: Backend, ids: list[int], total: int, page_size: int) -> Searc
     return SearchPage(backend=backend, total=total, rows=rows, next_cursor=next_cursor)
 
 
-def hydrate(ids: list[int]) -> list[dict]:
+def hydrate(ids: list[int]) -> list[orjson.Fragment]:
     """The rows of `ids` in that order, with their annotations, as the API renders them."""
     return rendered_rows(ids)
 
