@@ -1,5 +1,6 @@
 """Import throughput: 1,000,000 synthetic JSONL rows (10 metadata keys, 3 annotations each)
-through the real import path, against the same import staged on a thread, a raw COPY of the
+through the real import path (staged in IMPORT_PROCESSES processes, the cores available),
+against the same import staged in one process and on a thread, a raw COPY of the
 file's lines into an unlogged table, and a plain bulk_create baseline on the first 100,000.
 Also each side of the import alone on those 100,000: parsing and staging, and the database
 writing staged rows; the import overlaps the two on two cores.
@@ -119,6 +120,7 @@ def main() -> None:
     args = parser.parse_args()
 
     bench_django()
+    from django.conf import settings
     from django.db import transaction
     from django_tenants.utils import tenant_context
 
@@ -163,7 +165,8 @@ def main() -> None:
             elapsed = time.perf_counter() - started
         import_rate = job.total / elapsed
         print(
-            f"import path: {job.total:,} rows ({job.status}) in {elapsed:.1f} s"
+            f"import path, staged in {settings.IMPORT_PROCESSES} processes: {job.total:,} rows "
+            f"({job.status}) in {elapsed:.1f} s"
             f" = {import_rate:,.0f} rows/s"
         )
         print(
@@ -218,9 +221,10 @@ def main() -> None:
 
 
 def _print_baselines(path: Path, project, dataset, import_rate: float) -> None:
-    """The same file imported with its staging on a thread of the worker (as before staging
-    had a process of its own), and the file's lines COPYed raw into an unlogged table of
-    one jsonb column: no checks, no annotations, no indexes, what Postgres takes at most."""
+    """The same file imported with its staging in one process, and on a thread of the worker
+    (as before staging had processes of its own), and the file's lines COPYed raw into an
+    unlogged table of one jsonb column: no checks, no annotations, no indexes, what Postgres
+    takes at most."""
     from django.conf import settings
     from django.db import connection
 
@@ -228,20 +232,22 @@ def _print_baselines(path: Path, project, dataset, import_rate: float) -> None:
     from apps.datasets.imports import create_local_import
     from apps.datasets.models import Dataset
 
-    threaded = Dataset.objects.create(project=project, name="staged on a thread")
-    settings.IMPORT_STAGING_PROCESS = False
-    try:
-        started = time.perf_counter()
-        job = run_import(
-            job_id=create_local_import(dataset=threaded, format="jsonl", path=str(path)).pk
+    processes = settings.IMPORT_PROCESSES
+    for baseline, where in ((1, "in one process"), (0, "on a thread")):
+        again = Dataset.objects.create(project=project, name=f"staged {where}")
+        settings.IMPORT_PROCESSES = baseline
+        try:
+            started = time.perf_counter()
+            job = run_import(
+                job_id=create_local_import(dataset=again, format="jsonl", path=str(path)).pk
+            )
+            rate = job.total / (time.perf_counter() - started)
+        finally:
+            settings.IMPORT_PROCESSES = processes
+        print(
+            f"baseline, staging {where}: {rate:,.0f} rows/s; in {processes} processes "
+            f"{import_rate / rate:.2f}x that"
         )
-        thread_rate = job.total / (time.perf_counter() - started)
-    finally:
-        settings.IMPORT_STAGING_PROCESS = True
-    print(
-        f"baseline, staging on a thread: {thread_rate:,.0f} rows/s; "
-        f"in a process {import_rate / thread_rate:.2f}x that"
-    )
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -272,7 +278,8 @@ def _print_stage_figures(path: Path, rows: int, project) -> None:
     from django.db import transaction
 
     from apps.datasets.copy_writer import write_batch
-    from apps.datasets.import_runs import rare_young_collections, staged_batches
+    from apps.datasets.import_runs import rare_young_collections
+    from apps.datasets.import_staging import staged_batches
     from apps.datasets.importers.jsonl import JsonlImporter
     from apps.datasets.models import Dataset
 

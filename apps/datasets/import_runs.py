@@ -3,7 +3,7 @@
 Each batch is committed together with the job's counters, so a worker killed mid-import
 leaves the job resumable: running it again skips the records already committed and finishes
 with no duplicates (the upsert is keyed by external_id anyway). The next batches are read,
-parsed and staged in a process of their own (staging_process.py) while Postgres writes the
+parsed and staged in processes of their own (import_staging.py) while Postgres writes the
 current one.
 
 The tenant's limits (tenants/quotas.py) hold here: an import starts only while the tenant
@@ -17,12 +17,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
 
 import psycopg
 from django.conf import settings
@@ -33,14 +30,13 @@ from django.utils import timezone
 from apps.datasets.copy_writer import SeenRows, write_batch
 from apps.datasets.errors import ImportFailure
 from apps.datasets.import_sources import local_source
-from apps.datasets.importers.copy_lines import CommittedBatch, StagedBatch, stage_batch
+from apps.datasets.import_staging import staged_ahead
+from apps.datasets.importers.copy_lines import CommittedBatch, StagedBatch
 from apps.datasets.importers.formats import importer_for
-from apps.datasets.importers.records import FileRejected, ParsedRow, RowError
+from apps.datasets.importers.records import FileRejected
 from apps.datasets.imports import discard_upload, progress_data
 from apps.datasets.media import StoredMedia, media_prefix
 from apps.datasets.models import DataRow, ImportFormat, ImportJob, ImportStatus
-from apps.datasets.read_ahead import read_ahead
-from apps.datasets.staging_process import staged_in_process
 from apps.jobs.admission import reason_to_wait, send_next_waiting
 from apps.jobs.events import append_event
 from apps.jobs.kinds import kind_named
@@ -48,7 +44,6 @@ from apps.jobs.leases import hold_tenant_lock, lease
 from apps.jobs.lifecycle import heartbeat
 from apps.jobs.mail import mail_on_commit
 from apps.jobs.signals import job_finished
-from loupe.storage.files import overwrite
 from loupe.storage_quota import StorageBudget
 from search.outbox import request_drain
 from tenants.activation import active_schema
@@ -213,7 +208,7 @@ def _run(job: ImportJob, on_progress) -> ImportJob:
                 max_ratio=settings.IMPORT_ZIP_MAX_RATIO,
                 max_entries=settings.IMPORT_ZIP_MAX_ENTRIES,
             )
-            _run_batches(job, importer.iter_records(), on_progress, media)
+            _run_batches(job, importer, on_progress, media)
     except FileRejected as exc:
         job.detail = f"{exc.code}: {exc.message}"
     except QuotaReached as exc:
@@ -276,23 +271,20 @@ def _final_status(job: ImportJob) -> ImportStatus:
     return ImportStatus.PARTIALLY_FAILED if job.total > job.failed else ImportStatus.FAILED
 
 
-def _run_batches(job: ImportJob, records: Iterable, on_progress, media: StoredMedia) -> None:
+def _run_batches(job: ImportJob, importer, on_progress, media: StoredMedia) -> None:
     rows = RowTally(limits_for(active_schema()).rows)
-    batches = staged_batches(
-        records,
+    is_zip = job.format == ImportFormat.ZIP
+    batches = staged_ahead(
+        importer,
+        stores_media=is_zip,
         skip=job.records_done,
-        batch_size=settings.IMPORT_BATCH_SIZE,
         media_prefix=media_prefix(job.dataset_id),
         media=media,
         # Only a ZIP stores files (its images): counting the tenant's costs a listing.
-        storage=StorageBudget() if job.format == ImportFormat.ZIP else None,
+        storage=StorageBudget() if is_zip else None,
     )
-    # A ZIP's staging stores its images and tells `media`, in this process, which it stored:
-    # it stays on a thread here. Every other format is staged in a process of its own.
-    in_process = settings.IMPORT_STAGING_PROCESS and job.format != ImportFormat.ZIP
-    ahead = staged_in_process if in_process else read_ahead
-    with rare_young_collections(), SeenRows() as seen:
-        for batch in ahead(batches, depth=settings.IMPORT_READ_AHEAD_BATCHES):
+    with rare_young_collections(), SeenRows() as seen, contextlib.closing(batches):
+        for batch in batches:
             if isinstance(batch, CommittedBatch):
                 seen.add(batch.ids)
             else:
@@ -311,40 +303,6 @@ def rare_young_collections():
         yield
     finally:
         gc.set_threshold(*threshold)
-
-
-def staged_batches(
-    records: Iterable[ParsedRow | RowError],
-    *,
-    skip: int,
-    batch_size: int,
-    media_prefix: str,
-    media: StoredMedia | None = None,
-    storage: StorageBudget | None = None,
-) -> Iterator[StagedBatch | CommittedBatch]:
-    """The records after the first `skip` (committed by an earlier, interrupted run), in
-    batches staged for COPY, their media moved into storage under `media_prefix` (and
-    named to `media`, which settles them as their rows commit), each taken from `storage`
-    first (QuotaReached when it has no room); before them, the skipped rows' external_ids,
-    for the run to know them again. Runs ahead of the commits on a thread of its own, so it
-    never touches the database."""
-    committed: list[tuple[str, int | str]] = []
-    batch: list[ParsedRow | RowError] = []
-    for index, record in enumerate(records):
-        if index < skip:
-            _discard_media(record)
-            if isinstance(record, ParsedRow):
-                committed.append((record.external_id, record.line))
-            if len(committed) >= batch_size or index == skip - 1:
-                yield CommittedBatch(committed)
-                committed = []
-            continue
-        batch.append(_with_stored_media(record, media_prefix, media, storage))
-        if len(batch) >= batch_size:
-            yield stage_batch(batch)
-            batch = []
-    if batch:
-        yield stage_batch(batch)
 
 
 def _commit_batch(
@@ -421,29 +379,3 @@ class RowTally:
             counted = rows.aggregate(n=Count("pk"), last=Max("pk"))
             self._held, self._last_id = counted["n"], counted["last"] or 0
         return self._held
-
-
-def _with_stored_media(
-    record: ParsedRow | RowError,
-    media_prefix: str,
-    media: StoredMedia | None,
-    storage: StorageBudget | None,
-) -> ParsedRow | RowError:
-    """Move an extracted media file into storage under the tenant's prefix (a fixed name per
-    dataset and entry, so a resumed import overwrites rather than duplicates)."""
-    if not isinstance(record, ParsedRow) or record.media_file is None:
-        return record
-    if storage is not None:
-        storage.take(os.path.getsize(record.media_file))
-    with open(record.media_file, "rb") as handle:
-        stored = overwrite(media_prefix + record.media_uri, handle)
-    if media is not None:
-        media.stored(stored)
-    os.unlink(record.media_file)
-    return replace(record, media_uri=stored, media_file=None)
-
-
-def _discard_media(record) -> None:
-    if isinstance(record, ParsedRow) and record.media_file:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(record.media_file)

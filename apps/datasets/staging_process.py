@@ -1,26 +1,29 @@
-"""Staging in a process of its own: an import's next batches are parsed, checked and turned
-into COPY lines by a child process while the worker writes the current one to Postgres.
+"""Staging in processes of their own: an import's next batches are parsed, checked and
+turned into COPY lines by child processes while the worker writes the current one.
 
 A thread would share the worker's GIL, and parsing holds it nearly all the time: the writer's
-own Python work (the COPY text, the ids Postgres returns) then waits for it, and the two
-cores are never both busy. The child is forked from the worker, so it starts in
-milliseconds with everything loaded; it never touches the database (the connections it
-inherits are left alone, and it leaves with `os._exit`, so nothing of the worker's is closed
-or flushed from it). Batches come back pickled through a pipe, in order; what the child
-raises is raised where the worker asks for the batch it was making. The child dies with the
-worker (PR_SET_PDEATHSIG), so a worker killed mid-import leaves no process behind.
+own Python work (the COPY text, the ids Postgres returns) then waits for it, and the cores
+are never all busy. The children are forked from the worker, so they start in milliseconds
+with everything loaded; they never touch the database (the connections they inherit are left
+alone, and they leave with `os._exit`, so nothing of the worker's is closed or flushed from
+them). Each child computes one stream of batches, in order; they come back pickled through
+a pipe a child and are merged in order here. What a child raises is raised here when its
+stream is next read. The children die with the worker (PR_SET_PDEATHSIG), so a worker killed
+mid-import leaves no process behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import heapq
 import os
 import pickle
 import signal
 import sys
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, BinaryIO, TypeVar
 
 from apps.datasets.read_ahead import read_ahead
 
@@ -30,32 +33,52 @@ _PR_SET_PDEATHSIG = 1
 
 
 class StagingProcessLost(RuntimeError):
-    """The child ended without saying so: killed (for memory, say) or crashed."""
+    """A child ended without saying so: killed (for memory, say) or crashed."""
 
 
-def staged_in_process(items: Iterable[T], *, depth: int) -> Iterator[T]:
-    """The items of `items`, in order, computed in a forked child: at most `depth` items
-    are held ahead on this side (read_ahead), and the pipe holds the child back beyond
-    that. When the caller stops early, the child is killed."""
-    read_end, write_end = os.pipe()
+def staged_in_processes(streams: Sequence[Iterable[tuple[Any, T]]], *, depth: int) -> Iterator[T]:
+    """The values of every stream's (key, value) pairs, merged in key order (each stream is
+    in that order already), each stream computed in a forked child: at most `depth` values
+    are held ahead on this side (read_ahead) beside one a stream, and each pipe holds its
+    child back beyond that. When the caller stops early, the children are killed."""
     parent = os.getpid()
-    child = os.fork()
-    if child == 0:
-        os.close(read_end)
-        _serve(items, write_end, parent)  # never returns
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        ahead = read_ahead(_received(stream), depth=depth)
+    children: list[int] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(_reap, children)  # last, once the pipes are closed
+        pipes: list[BinaryIO] = []
+        for stream in streams:
+            read_end, write_end = os.pipe()
+            child = os.fork()
+            if child == 0:
+                for fd in [*(pipe.fileno() for pipe in pipes), read_end]:  # not its to read
+                    os.close(fd)
+                _serve(stream, write_end, parent)  # never returns
+            os.close(write_end)
+            children.append(child)
+            pipes.append(stack.enter_context(os.fdopen(read_end, "rb")))
+        received = [_received(pipe) for pipe in pipes]
+        merged = heapq.merge(*received, key=itemgetter(0)) if len(received) > 1 else received[0]
+        ahead = read_ahead((value for _, value in merged), depth=depth)
         try:
-            # Not `yield from`: it would close `ahead` (and wait on the pipe) before the kill.
-            for item in ahead:  # noqa: UP028
-                yield item
+            # Not `yield from`: it would close `ahead` (and wait on the pipes) before the kill.
+            for value in ahead:  # noqa: UP028
+                yield value
         finally:
-            # Killed first: a read waiting on the pipe then ends at once.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
+            # Killed first: a read waiting on a pipe then ends at once.
+            _kill(children)
             ahead.close()
-            os.waitpid(child, 0)
+
+
+def _kill(children: list[int]) -> None:
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def _reap(children: list[int]) -> None:
+    _kill(children)  # when forking the next child failed, say
+    for child in children:
+        os.waitpid(child, 0)
 
 
 def _serve(items: Iterable, fd: int, parent: int) -> None:
@@ -93,7 +116,7 @@ def _received(stream: BinaryIO) -> Iterator:
         try:
             kind, value = pickle.load(stream)
         except EOFError:
-            raise StagingProcessLost("the import's staging process ended unexpectedly") from None
+            raise StagingProcessLost("an import's staging process ended unexpectedly") from None
         if kind == _DONE:
             return
         if kind == _RAISED:

@@ -313,11 +313,11 @@ IMPORT_S3_PREFIXES = import_prefixes(env_list("IMPORT_S3_PREFIXES", []), storage
 # folder in it), or an s3:// object under the tenant's prefixes (docs/storage.md).
 IMPORT_ROOT = Path(env_str("IMPORT_ROOT", str(LOCAL_DIR / "imports")))
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
-# Batches parsed and staged ahead while the database writes the current one: in a process of
-# their own (apps/datasets/staging_process.py), or on a thread of the worker with
-# IMPORT_STAGING_PROCESS=false (ZIP imports always are).
+# Batches parsed and staged ahead while the database writes the current one: in
+# IMPORT_PROCESSES processes of their own (a JSONL's; one for other formats), or on a thread
+# of the worker with 0 (a ZIP's always is): apps/datasets/import_staging.py.
 IMPORT_READ_AHEAD_BATCHES = env_int("IMPORT_READ_AHEAD_BATCHES", 2, minimum=1)
-IMPORT_STAGING_PROCESS = env_bool("IMPORT_STAGING_PROCESS", True)
+IMPORT_PROCESSES = env_int("IMPORT_PROCESSES", len(os.sched_getaffinity(0)), minimum=0)
 IMPORT_ZIP_MAX_BYTES = env_int("IMPORT_ZIP_MAX_BYTES", 4 * 1024**3)
 IMPORT_ZIP_MAX_RATIO = env_int("IMPORT_ZIP_MAX_RATIO", 100)
 IMPORT_ZIP_MAX_ENTRIES = env_int("IMPORT_ZIP_MAX_ENTRIES", 200_000)

@@ -30,6 +30,9 @@ class JsonlImporter:
     1; blank lines are skipped. Holds one line at a time: a line past `MAX_LINE_BYTES` is
     reported and skipped in bounded chunks, never read whole. Never raises `FileRejected`:
     a JSONL file has no part whose failure spoils the others.
+
+    Finding the records (`iter_unread`) costs little beside reading them (`read`), so an
+    import's staging processes each find every record and read only their own batches'.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -39,43 +42,71 @@ class JsonlImporter:
         with open(self._path, "rb") as stream:
             yield from iter_jsonl_rows(stream)
 
+    def iter_unread(self) -> Iterator[Unread]:
+        """Each record's line, unread: its number and bytes (None for a line too long)."""
+        with open(self._path, "rb") as stream:
+            yield from _record_lines(stream)
+
+    @staticmethod
+    def read(unread: Unread) -> ParsedRow | RowError:
+        return read_record(unread)
+
+
+Unread = tuple[int, bytes | None]
+
 
 def iter_jsonl_rows(
     stream: BinaryIO, *, media_uri_required: bool = True
 ) -> Iterator[ParsedRow | RowError]:
     """The rows of a binary stream of JSON Lines (a file, or a ZIP's manifest, whose lines
     may leave media_uri out: `row_from_object`)."""
-    for line in iter_json_lines(stream):
-        if isinstance(line, RowError):
-            yield line
-            continue
-        number, obj = line
-        try:
-            yield row_from_object(obj, line=number, media_uri_required=media_uri_required)
-        except InvalidField as error:
-            yield RowError(number, error.field, error.message)
+    for unread in _record_lines(stream):
+        yield read_record(unread, media_uri_required=media_uri_required)
+
+
+def read_record(unread: Unread, *, media_uri_required: bool = True) -> ParsedRow | RowError:
+    number, _ = unread
+    line = _value(*unread)
+    if isinstance(line, RowError):
+        return line
+    try:
+        return row_from_object(line[1], line=number, media_uri_required=media_uri_required)
+    except InvalidField as error:
+        return RowError(number, error.field, error.message)
 
 
 def iter_json_lines(stream: BinaryIO) -> Iterator[tuple[int, object] | RowError]:
     """(number, JSON value) for each line of a binary stream of JSON Lines, or a RowError
     for a line that is too long or not JSON; blank lines (Unicode whitespace too) are
     skipped. Whatever the lines hold, rows or a model's predictions."""
+    for unread in _record_lines(stream):
+        yield _value(*unread)
+
+
+def _record_lines(stream: BinaryIO) -> Iterator[Unread]:
+    """Each line that is not blank (Unicode whitespace is blank too), or is too long."""
     for number, content in _numbered_lines(stream):
-        if content is None:
-            yield RowError(
-                number,
-                None,
-                f"line is longer than {MAX_LINE_BYTES // 1024} KiB; "
-                "split the row's data or move large values out of the file",
-            )
-            continue
-        if content.strip() and (value := _parse_line(number, content)) is not None:
-            yield value
+        if content is None or (content.strip() and (b"{" in content or not _blank(content))):
+            yield number, content
 
 
-def _parse_line(number: int, content: bytes) -> tuple[int, object] | RowError | None:
-    """The line's number and value, or its error; None for a line of Unicode whitespace,
-    skipped like a blank one."""
+def _blank(content: bytes) -> bool:
+    """Whether the line is Unicode whitespace alone (bytes.strip knows ASCII's only)."""
+    try:
+        return not content.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return False
+
+
+def _value(number: int, content: bytes | None) -> tuple[int, object] | RowError:
+    """The line's number and value, or its error."""
+    if content is None:
+        return RowError(
+            number,
+            None,
+            f"line is longer than {MAX_LINE_BYTES // 1024} KiB; "
+            "split the row's data or move large values out of the file",
+        )
     try:
         return number, _decode(content)
     except UnicodeDecodeError as error:
@@ -86,8 +117,6 @@ def _parse_line(number: int, content: bytes) -> tuple[int, object] | RowError | 
             "save the file as UTF-8",
         )
     except json.JSONDecodeError as error:
-        if not error.doc.strip():
-            return None
         return RowError(
             number,
             None,
