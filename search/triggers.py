@@ -11,10 +11,18 @@ from tenants.public_ddl import one_schema_at_a_time
 
 FUNCTION = "public.loupe_search_outbox"
 
+# A writer that has queued the rows it writes already, in its transaction, sets this for the
+# statements after (an import's batch, for its rows' annotations: copy_writer.py): they queue
+# nothing more, and each row is queued once.
+ROWS_QUEUED = "loupe.outbox_rows_queued"
+
 CREATE_FUNCTION = one_schema_at_a_time(f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('{ROWS_QUEUED}', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     EXECUTE format(
         'INSERT INTO %I.search_outbox (data_row_id, created_at) '
         'SELECT DISTINCT %I, now() FROM changed',

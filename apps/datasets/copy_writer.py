@@ -3,9 +3,10 @@
 Rows, as `importers.copy_lines` stages them, are COPYed into a temporary staging table and
 upserted by (dataset, external_id): rows whose content digest is unchanged are left alone,
 so re-importing a file changes nothing. The annotations of created and changed rows are then
-replaced by a second COPY straight into the annotation table. A batch that Postgres refuses
-is retried in halves, down to the rows it refuses, so one bad row is reported and never takes
-its batch down with it.
+replaced by a second COPY straight into the annotation table. The upsert queues each row it
+writes for indexing, once: the annotations' changes add no entries of their own. A batch
+that Postgres refuses is retried in halves, down to the rows it refuses, so one bad row is
+reported and never takes its batch down with it.
 
 An import's run remembers the external_ids its batches have named (`SeenRows`), so a row
 that repeats one of an earlier batch is an error, as one that repeats one of its own batch
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from apps.datasets.importers.copy_lines import StagedRow
 from apps.datasets.importers.records import RowError
+from search import triggers
 
 _CREATE_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
@@ -84,6 +86,10 @@ def _write(dataset_id: int, staged: Sequence[StagedRow]) -> tuple[int, int]:
             copy.write("".join(item.line + "\n" for item in staged))
         cursor.execute(_UPSERT, {"dataset": dataset_id})
         written = cursor.fetchall()
+        # The upsert queued every row it wrote for indexing: their annotations' changes need
+        # no entries of their own (search/triggers.py). Set for the two statements below, in
+        # this transaction only (a rollback undoes it too).
+        cursor.execute("SELECT set_config(%s, 'on', true)", [triggers.ROWS_QUEUED])
         updated_ids = [row_id for row_id, _, inserted in written if not inserted]
         if updated_ids:
             cursor.execute(
@@ -99,6 +105,7 @@ def _write(dataset_id: int, staged: Sequence[StagedRow]) -> tuple[int, int]:
         if lines:
             with raw.copy(_COPY_ANNOTATIONS) as copy:
                 copy.write("".join(lines))
+        cursor.execute("SELECT set_config(%s, 'off', true)", [triggers.ROWS_QUEUED])
     created = sum(1 for *_, inserted in written if inserted)
     return created, len(written) - created
 

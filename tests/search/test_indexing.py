@@ -3,10 +3,15 @@ outbox, whatever wrote it, and survives an Elasticsearch outage."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
+from apps.datasets.copy_writer import write_batch
+from apps.datasets.importers.copy_lines import stage
+from apps.datasets.importers.records import GeometryType, ParsedAnnotation, ParsedRow
 from apps.datasets.models import Annotation, DataRow, Dataset
 from apps.projects.models import Project
 from search import outbox
@@ -138,6 +143,34 @@ def test_a_drain_writes_each_row_once_though_its_entries_span_batches(tenant):
         client = elasticsearch_client()
         versions = [client.get(index=alias_name(), id=r.pk)["_version"] for r in rows]
     assert versions == [1] * 10
+
+
+def test_an_imported_batch_queues_each_row_it_writes_once(tenant):
+    """The upsert queues its rows; their annotations, COPYed after, queue nothing more. Other
+    writers' annotation changes in the same transaction still queue their rows."""
+    labels = (
+        ParsedAnnotation("car", GeometryType.NONE, None),
+        ParsedAnnotation("bus", GeometryType.NONE, None),
+    )
+    parsed = [
+        ParsedRow(line=i, external_id=f"r{i}", media_uri="m", annotations=labels) for i in range(5)
+    ]
+    with tenant_context(tenant), transaction.atomic():  # out of the worker's sight
+        dataset = Dataset.objects.create(project=Project.objects.create(name="p"), name="d")
+        written = write_batch(dataset_id=dataset.pk, rows=[stage(p) for p in parsed])
+        assert written.created == 5
+        assert Annotation.objects.count() == 10
+        queued = sorted(OutboxEntry.objects.values_list("data_row_id", flat=True))
+        ids = sorted(DataRow.objects.values_list("pk", flat=True))
+        assert queued == ids
+
+        changed = [stage(replace(p, annotations=labels[:1])) for p in parsed[:2]]
+        assert write_batch(dataset_id=dataset.pk, rows=changed).updated == 2
+        assert Annotation.objects.count() == 8
+        assert OutboxEntry.objects.count() == 7  # the two updated rows, once more each
+
+        Annotation.objects.create(data_row_id=ids[4], class_name="van", geometry_type="none")
+        assert OutboxEntry.objects.filter(data_row_id=ids[4]).count() == 2
 
 
 def test_without_elasticsearch_the_outbox_is_emptied_not_kept(tenant, settings):
